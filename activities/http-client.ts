@@ -1,0 +1,546 @@
+// The one HTTP client the worker uses for every webhook delivery attempt: a POST of an
+// already-serialized JSON body to a customer-supplied URL.
+//
+// Outcomes, not exceptions: whatever the remote side does (non-2xx, redirect, reset, hang,
+// DNS failure, huge body) `post()` resolves with an `AttemptOutcome` that the caller records
+// in the delivery log. It only rejects in two cases where *no attempt was made*:
+//
+// * `EndpointBusyError` — the origin already has `maxInFlightPerOrigin` requests in flight.
+//   Per-origin concurrency is bounded so one slow customer endpoint cannot tie up every
+//   worker slot and connection and starve deliveries to everybody else. We refuse instead of
+//   queueing: a queued request would sit inside the activity, burning its time-out, and the
+//   wait would count as a failed attempt. Rejecting before anything is sent lets the caller
+//   retry later without consuming one of the delivery's attempts.
+// * the client has been closed.
+//
+// SSRF protection (unless `allowInsecureTargets`): only https: is accepted, and every
+// address the target resolves to is checked against private, loopback, link-local, CGNAT,
+// unique-local, multicast/reserved and cloud-metadata ranges. The check happens inside the
+// socket's own `lookup` hook and the socket then connects to exactly the addresses that were
+// checked (pinning). Resolving once to check and letting the connection resolve again would
+// be open to DNS rebinding: an attacker-controlled name can answer a public address to the
+// check and 169.254.169.254 to the connect a millisecond later. Literal-IP hosts never go
+// through `lookup`, so they are checked before the request is dispatched.
+
+import dns from 'node:dns';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { StringDecoder } from 'node:string_decoder';
+import { Agent, request } from 'undici';
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_IN_FLIGHT_PER_ORIGIN = 10;
+export const DEFAULT_RESPONSE_EXCERPT_BYTES = 2048;
+/** How long an idle keep-alive connection is kept for the next delivery to the same origin. */
+export const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+/** Upper bound for a server-advertised keep-alive time-out. */
+export const KEEP_ALIVE_MAX_TIMEOUT_MS = 60_000;
+/**
+ * After the excerpt has been read, up to this many body bytes in total are drained in the
+ * background so the connection can be reused; a larger body gets its connection destroyed.
+ */
+export const DRAIN_LIMIT_BYTES = 64 * 1024;
+
+export interface DeliveryClientOptions {
+  /** Allow http: and private/loopback destinations (local development and tests only). */
+  allowInsecureTargets: boolean;
+  /** Bound on the whole attempt: connect, headers and excerpt of the body. */
+  timeoutMs?: number;
+  /** Concurrent requests (and connections) per origin; more are refused with EndpointBusyError. */
+  maxInFlightPerOrigin?: number;
+  /** How many bytes of the response body are kept in the outcome. */
+  responseExcerptBytes?: number;
+}
+
+export interface AttemptOutcome {
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+  responseExcerpt: string | null;
+  /** True only for a 2xx response. */
+  ok: boolean;
+}
+
+export interface DeliveryClient {
+  post(url: string, body: string, headers: Record<string, string>): Promise<AttemptOutcome>;
+  close(): Promise<void>;
+}
+
+/** Thrown (as a rejection) when an origin is at its in-flight limit. Nothing was sent. */
+export class EndpointBusyError extends Error {
+  override readonly name = 'EndpointBusyError';
+  constructor(
+    readonly origin: string,
+    readonly inFlight: number,
+  ) {
+    super(`endpoint busy: ${origin} already has ${inFlight} deliveries in flight`);
+  }
+}
+
+/** A destination refused by the SSRF guard. Surfaces from the lookup hook as the request error. */
+export class DestinationRefusedError extends Error {
+  override readonly name = 'DestinationRefusedError';
+  readonly code = 'ERR_DESTINATION_REFUSED';
+  constructor(readonly address: string) {
+    super(`destination refused: ${address} is a private/loopback/link-local address`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Address classification
+// ---------------------------------------------------------------------------------------------
+
+interface Cidr4 {
+  base: number;
+  bits: number;
+}
+interface Cidr6 {
+  base: bigint;
+  bits: number;
+}
+
+function cidr4(spec: string): Cidr4 {
+  const [addr, bits] = spec.split('/');
+  const base = parseIPv4(addr ?? '');
+  if (base === null || bits === undefined) throw new Error(`bad IPv4 CIDR ${spec}`);
+  return { base, bits: Number(bits) };
+}
+
+function cidr6(spec: string): Cidr6 {
+  const [addr, bits] = spec.split('/');
+  const base = parseIPv6(addr ?? '');
+  if (base === null || bits === undefined) throw new Error(`bad IPv6 CIDR ${spec}`);
+  return { base, bits: Number(bits) };
+}
+
+/** Non-global IPv4 ranges (IANA special-purpose registry), incl. the 169.254.169.254 metadata. */
+const FORBIDDEN_IPV4: readonly Cidr4[] = [
+  '0.0.0.0/8', // "this network"
+  '10.0.0.0/8', // private
+  '100.64.0.0/10', // CGNAT (also Alibaba metadata 100.100.100.200)
+  '127.0.0.0/8', // loopback
+  '169.254.0.0/16', // link-local (AWS/GCP/Azure/OCI metadata 169.254.169.254, ECS 169.254.170.2)
+  '172.16.0.0/12', // private
+  '192.0.0.0/24', // IETF protocol assignments
+  '192.0.2.0/24', // TEST-NET-1
+  '192.88.99.0/24', // 6to4 relay anycast (deprecated)
+  '192.168.0.0/16', // private
+  '198.18.0.0/15', // benchmarking
+  '198.51.100.0/24', // TEST-NET-2
+  '203.0.113.0/24', // TEST-NET-3
+  '224.0.0.0/4', // multicast
+  '240.0.0.0/4', // reserved, incl. 255.255.255.255
+].map(cidr4);
+
+/** Non-global IPv6 ranges. Ranges that embed an IPv4 address are handled in isForbiddenIPv6. */
+const FORBIDDEN_IPV6: readonly Cidr6[] = [
+  '::/96', // unspecified, loopback, deprecated IPv4-compatible
+  '64:ff9b:1::/48', // local-use NAT64
+  '100::/64', // discard-only
+  '2001::/23', // IETF protocol assignments (Teredo, ORCHID, benchmarking...)
+  '2001:db8::/32', // documentation
+  '3fff::/20', // documentation
+  'fc00::/7', // unique local (incl. AWS metadata fd00:ec2::254)
+  'fe80::/10', // link-local
+  'fec0::/10', // site-local (deprecated)
+  'ff00::/8', // multicast
+].map(cidr6);
+
+/** Cloud metadata endpoints; all already inside the ranges above, listed explicitly for clarity. */
+const CLOUD_METADATA_ADDRESSES: ReadonlySet<string> = new Set([
+  '169.254.169.254',
+  '169.254.170.2',
+  '100.100.100.200',
+  'fd00:ec2::254',
+]);
+
+const IPV4_MAPPED = cidr6('::ffff:0:0/96');
+const NAT64_WELL_KNOWN = cidr6('64:ff9b::/96');
+const SIX_TO_FOUR = cidr6('2002::/16');
+
+function parseIPv4(ip: string): number | null {
+  const parts = ip.split('.');
+  if (parts.length !== 4) return null;
+  let value = 0;
+  for (const part of parts) {
+    if (!/^\d{1,3}$/.test(part)) return null;
+    const octet = Number(part);
+    if (octet > 255) return null;
+    value = value * 256 + octet;
+  }
+  return value;
+}
+
+function parseIPv6(ip: string): bigint | null {
+  let text = ip;
+  // A trailing dotted quad ("::ffff:127.0.0.1") becomes two hex groups.
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    const v4 = parseIPv4(tail);
+    if (v4 === null) return null;
+    text = `${text.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const head = halves[0] ? halves[0].split(':') : [];
+  const rest = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
+  let groups: string[];
+  if (halves.length === 2) {
+    const missing = 8 - head.length - rest.length;
+    if (missing < 1) return null;
+    groups = [...head, ...Array<string>(missing).fill('0'), ...rest];
+  } else {
+    groups = head;
+  }
+  if (groups.length !== 8) return null;
+  let value = 0n;
+  for (const group of groups) {
+    if (!/^[0-9a-f]{1,4}$/i.test(group)) return null;
+    value = (value << 16n) | BigInt(parseInt(group, 16));
+  }
+  return value;
+}
+
+function inCidr4(ip: number, range: Cidr4): boolean {
+  const shift = 32 - range.bits;
+  return Math.floor(ip / 2 ** shift) === Math.floor(range.base / 2 ** shift);
+}
+
+function inCidr6(ip: bigint, range: Cidr6): boolean {
+  const shift = BigInt(128 - range.bits);
+  return ip >> shift === range.base >> shift;
+}
+
+function isForbiddenIPv4(ip: number): boolean {
+  return FORBIDDEN_IPV4.some((range) => inCidr4(ip, range));
+}
+
+function isForbiddenIPv6(ip: bigint): boolean {
+  // IPv4-mapped and NAT64 addresses carry an IPv4 address in their low 32 bits, 6to4 in bits
+  // 16..47: judge them by the embedded address (::ffff:127.0.0.1 is loopback).
+  if (inCidr6(ip, IPV4_MAPPED) || inCidr6(ip, NAT64_WELL_KNOWN)) {
+    return isForbiddenIPv4(Number(ip & 0xffffffffn));
+  }
+  if (inCidr6(ip, SIX_TO_FOUR)) {
+    return isForbiddenIPv4(Number((ip >> 80n) & 0xffffffffn));
+  }
+  return FORBIDDEN_IPV6.some((range) => inCidr6(ip, range));
+}
+
+/**
+ * True when `ip` must not be connected to: private, loopback, link-local, CGNAT, unique-local,
+ * IPv4-mapped/NAT64/6to4 forms of those, 0.0.0.0/8, multicast/reserved/documentation ranges
+ * and cloud metadata addresses. Anything that is not a literal IP address is refused too
+ * (fail closed).
+ */
+export function isForbiddenAddress(ip: string): boolean {
+  let text = ip.trim().toLowerCase();
+  if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
+  const zone = text.indexOf('%'); // fe80::1%eth0
+  if (zone !== -1) text = text.slice(0, zone);
+  if (CLOUD_METADATA_ADDRESSES.has(text)) return true;
+  const family = net.isIP(text);
+  if (family === 4) {
+    const v4 = parseIPv4(text);
+    return v4 === null || isForbiddenIPv4(v4);
+  }
+  if (family === 6) {
+    const v6 = parseIPv6(text);
+    return v6 === null || isForbiddenIPv6(v6);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pinned, guarded DNS lookup
+// ---------------------------------------------------------------------------------------------
+
+/** The shape of dns.lookup as far as the guard uses it (injectable for tests). */
+export type BaseLookup = (
+  hostname: string,
+  options: dns.LookupAllOptions,
+  callback: (err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => void,
+) => void;
+
+const systemLookup: BaseLookup = (hostname, options, callback) => dns.lookup(hostname, options, callback);
+
+/**
+ * A `net.connect` lookup hook that resolves once, refuses the whole host if ANY resolved
+ * address is forbidden (a mixed answer is a rebinding attempt as far as we are concerned), and
+ * otherwise hands the socket exactly the addresses it checked, so no second resolution happens.
+ */
+export function createGuardedLookup(base: BaseLookup = systemLookup): net.LookupFunction {
+  return (hostname, options, callback) => {
+    base(hostname, { family: options.family, hints: options.hints, all: true }, (err, addresses) => {
+      if (err) {
+        callback(err, options.all ? [] : '');
+        return;
+      }
+      const refused = addresses.find((entry) => isForbiddenAddress(entry.address));
+      if (refused) {
+        callback(new DestinationRefusedError(refused.address), options.all ? [] : '');
+        return;
+      }
+      const first = addresses[0];
+      if (!first) {
+        const notFound: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+        notFound.code = 'ENOTFOUND';
+        callback(notFound, options.all ? [] : '');
+        return;
+      }
+      if (options.all) callback(null, addresses);
+      else callback(null, first.address, first.family);
+    });
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client
+// ---------------------------------------------------------------------------------------------
+
+class AttemptTimeoutError extends Error {
+  override readonly name = 'AttemptTimeoutError';
+}
+
+const READABLE_ERROR_CODES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  EPIPE: 'connection reset by peer',
+  UND_ERR_SOCKET: 'connection closed by remote',
+  ENOTFOUND: 'DNS lookup failed',
+  EAI_AGAIN: 'DNS lookup failed (temporary)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: 'request body length mismatch',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match host',
+  CERT_HAS_EXPIRED: 'TLS certificate expired',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS certificate is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'TLS certificate chain is self-signed',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate could not be verified',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS certificate could not be verified',
+};
+
+const TIMEOUT_ERROR_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** Walks `cause` / AggregateError chains (autoSelectFamily wraps per-address errors). */
+function errorChain(err: unknown): unknown[] {
+  const chain: unknown[] = [];
+  const queue: unknown[] = [err];
+  while (queue.length > 0 && chain.length < 10) {
+    const current = queue.shift();
+    if (current === undefined || current === null || chain.includes(current)) continue;
+    chain.push(current);
+    if (typeof current === 'object') {
+      const { cause, errors } = current as { cause?: unknown; errors?: unknown };
+      if (cause !== undefined) queue.push(cause);
+      if (Array.isArray(errors)) queue.push(...(errors as unknown[]));
+    }
+  }
+  return chain;
+}
+
+function describeError(err: unknown, timedOut: boolean, timeoutMs: number): string {
+  const chain = errorChain(err);
+  const refused = chain.find((e): e is DestinationRefusedError => e instanceof DestinationRefusedError);
+  if (refused) return refused.message;
+  const codes = chain
+    .map((e) => (typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined))
+    .filter((code): code is string => typeof code === 'string');
+  if (timedOut || chain.some((e) => e instanceof AttemptTimeoutError) || codes.some((c) => TIMEOUT_ERROR_CODES.has(c))) {
+    return `timed out after ${timeoutMs} ms`;
+  }
+  const invalid = chain.find((e) => (e as { code?: unknown } | null)?.code === 'UND_ERR_INVALID_ARG');
+  if (invalid instanceof Error) return `invalid request: ${invalid.message}`.slice(0, 300);
+  for (const code of codes) {
+    const text = READABLE_ERROR_CODES[code];
+    if (text) return `${text} (${code})`;
+  }
+  const first = chain[0];
+  const message = first instanceof Error ? first.message : String(first);
+  const code = codes[0];
+  return `request failed: ${message || 'unknown error'}${code ? ` (${code})` : ''}`.slice(0, 300);
+}
+
+type ResponseBody = Awaited<ReturnType<typeof request>>['body'];
+
+/**
+ * Reads at most `maxBytes` of the body without consuming the rest. Resolves with the bytes and
+ * whether the body ended; rejects if the stream errors (e.g. aborted by the attempt time-out).
+ */
+function readExcerpt(body: ResponseBody, maxBytes: number): Promise<{ bytes: Buffer; ended: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      const take = Math.min(chunk.length, maxBytes - size);
+      if (take > 0) {
+        chunks.push(take < chunk.length ? chunk.subarray(0, take) : chunk);
+        size += take;
+      }
+      if (size >= maxBytes) {
+        body.pause();
+        cleanup();
+        resolve({ bytes: Buffer.concat(chunks), ended: false });
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve({ bytes: Buffer.concat(chunks), ended: true });
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new Error('response body closed prematurely'));
+    };
+    body.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+    if (maxBytes <= 0) onData(Buffer.alloc(0));
+  });
+}
+
+function decodeExcerpt(bytes: Buffer): string {
+  // StringDecoder.write holds back an incomplete trailing UTF-8 sequence instead of emitting U+FFFD.
+  return new StringDecoder('utf8').write(bytes);
+}
+
+export function createDeliveryClient(options: DeliveryClientOptions): DeliveryClient {
+  const allowInsecure = options.allowInsecureTargets;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxInFlight = options.maxInFlightPerOrigin ?? DEFAULT_MAX_IN_FLIGHT_PER_ORIGIN;
+  const excerptBytes = options.responseExcerptBytes ?? DEFAULT_RESPONSE_EXCERPT_BYTES;
+  if (!(timeoutMs > 0)) throw new RangeError('timeoutMs must be > 0');
+  if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError('maxInFlightPerOrigin must be an integer >= 1');
+  if (!Number.isInteger(excerptBytes) || excerptBytes < 0) throw new RangeError('responseExcerptBytes must be an integer >= 0');
+
+  const agent = new Agent({
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    keepAliveMaxTimeout: KEEP_ALIVE_MAX_TIMEOUT_MS,
+    connections: maxInFlight,
+    pipelining: 1,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: allowInsecure ? { timeout: timeoutMs } : { timeout: timeoutMs, lookup: createGuardedLookup() },
+  });
+
+  const inFlight = new Map<string, number>();
+  let closed = false;
+
+  async function post(url: string, body: string, headers: Record<string, string>): Promise<AttemptOutcome> {
+    const started = performance.now();
+    const outcome = (fields: Partial<AttemptOutcome>): AttemptOutcome => ({
+      statusCode: null,
+      error: null,
+      responseExcerpt: null,
+      ok: false,
+      ...fields,
+      durationMs: Math.round(performance.now() - started),
+    });
+
+    if (closed) throw new Error('delivery client is closed');
+
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return outcome({ error: 'invalid URL' });
+    }
+    if (!allowInsecure) {
+      if (target.protocol !== 'https:') return outcome({ error: 'insecure URL refused: https required' });
+      // Literal IPs bypass the lookup hook, so they are checked here, before any connection.
+      const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
+      if (net.isIP(host) !== 0 && isForbiddenAddress(host)) {
+        return outcome({ error: new DestinationRefusedError(host).message });
+      }
+    }
+    if (target.protocol !== 'https:' && target.protocol !== 'http:') {
+      return outcome({ error: `unsupported URL scheme ${target.protocol}` });
+    }
+
+    // Reserve the slot synchronously (no await above) so concurrent calls cannot overshoot.
+    const origin = target.origin;
+    const current = inFlight.get(origin) ?? 0;
+    if (current >= maxInFlight) throw new EndpointBusyError(origin, current);
+    inFlight.set(origin, current + 1);
+
+    const classify = (statusCode: number, location: string | string[] | undefined, responseExcerpt: string) => {
+      if (statusCode >= 200 && statusCode < 300) {
+        return outcome({ statusCode, responseExcerpt, ok: true });
+      }
+      if (statusCode >= 300 && statusCode < 400) {
+        const to = Array.isArray(location) ? location[0] : location;
+        return outcome({
+          statusCode,
+          responseExcerpt,
+          error: `redirect not followed (HTTP ${statusCode}${to ? ` to ${to}` : ''})`,
+        });
+      }
+      return outcome({ statusCode, responseExcerpt, error: `HTTP ${statusCode}` });
+    };
+
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new AttemptTimeoutError(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    try {
+      const response = await request(target, {
+        dispatcher: agent,
+        method: 'POST',
+        body,
+        headers,
+        signal: controller.signal,
+      });
+      const statusCode = response.statusCode;
+      let excerpt: { bytes: Buffer; ended: boolean };
+      try {
+        excerpt = await readExcerpt(response.body, excerptBytes);
+      } catch (err) {
+        response.body.destroy();
+        return outcome({ statusCode, error: describeError(err, timedOut, timeoutMs) });
+      }
+      if (excerpt.ended) {
+        // With pipelining 1 undici waits one event-loop turn (setImmediate) before it hands a
+        // finished keep-alive socket back to the pool; a delivery issued to the same origin
+        // right after we return would otherwise open a second connection. durationMs is fixed
+        // first, so this wait is not counted.
+        const result = classify(statusCode, response.headers.location, decodeExcerpt(excerpt.bytes));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        return result;
+      }
+      // Drain a modest remainder in the background so the keep-alive connection survives;
+      // bigger bodies get their connection destroyed. Bounded by the agent's bodyTimeout.
+      response.body.dump({ limit: DRAIN_LIMIT_BYTES }).catch(() => undefined);
+      return classify(statusCode, response.headers.location, decodeExcerpt(excerpt.bytes));
+    } catch (err) {
+      return outcome({ error: describeError(err, timedOut, timeoutMs) });
+    } finally {
+      clearTimeout(timer);
+      const remaining = (inFlight.get(origin) ?? 1) - 1;
+      if (remaining > 0) inFlight.set(origin, remaining);
+      else inFlight.delete(origin);
+    }
+  }
+
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    await agent.close();
+  }
+
+  return { post, close };
+}

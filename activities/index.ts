@@ -1,0 +1,113 @@
+// All I/O of a delivery: resolving targets, preparing the classic body, signing and POSTing one attempt.
+import { ApplicationFailure } from '@temporalio/common';
+import { CLASSIC_TARGET_ID, deliveryIdFor } from '../domain/delivery';
+import type {
+  AttemptRequest,
+  AttemptResult,
+  EventWorkflowInput,
+  PreparedClassicData,
+  ResolvedTarget,
+} from '../domain/delivery';
+import { encryptClassicData } from '../domain/encryption';
+import { matchesFilter } from '../domain/filters';
+import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from '../domain/signing';
+import type { Store } from '../domain/store';
+import { USER_AGENT } from '../domain/version';
+import { EndpointBusyError, type DeliveryClient } from './http-client';
+
+export interface ActivityDeps {
+  store: Store;
+  http: DeliveryClient;
+  /** Unix seconds for the signature timestamp (a test may pin it). */
+  nowSeconds?: () => number;
+}
+
+export function createActivities({ store, http, nowSeconds = () => Math.floor(Date.now() / 1000) }: ActivityDeps) {
+  return {
+    /** Events API: subscribed, enabled endpoints whose filter matches; classic: object URL, else static URL. */
+    async resolveTargets(input: EventWorkflowInput): Promise<ResolvedTarget[]> {
+      if (input.kind === 'event') {
+        const { envelope } = input;
+        const candidates = input.onlyEndpointId
+          ? await store
+              .endpointForDelivery(input.onlyEndpointId)
+              .then((e) => (e ? [{ id: input.onlyEndpointId!, filter: null }] : []))
+          : await store.subscribedEndpoints(envelope.tenant_id, envelope.type);
+        return candidates
+          .filter((e) => input.onlyEndpointId !== undefined || matchesFilter(e.filter, envelope))
+          .map((e) => ({ deliveryId: deliveryIdFor(envelope.id, e.id), target: { type: 'endpoint', endpointId: e.id } }));
+      }
+      const { action } = input;
+      const settings = await store.getWebhookSettings(action.tenant_id);
+      if (!settings.enabled) return [];
+      // webhookTest checks the organization's own URL, so an object URL never takes it.
+      const objectUrl =
+        action.action !== 'webhookTest' && action.object
+          ? await store.getObjectUrl(action.tenant_id, action.object.type, action.object.eid)
+          : null;
+      const deliveryId = deliveryIdFor(action.id, CLASSIC_TARGET_ID);
+      if (objectUrl) return [{ deliveryId, target: { type: 'classic', url: objectUrl, source: 'object' } }];
+      if (settings.url) return [{ deliveryId, target: { type: 'classic', url: settings.url, source: 'static' } }];
+      return [];
+    },
+
+    /** Encrypts classic data once per delivery when the organization has a public key. */
+    async prepareClassicData(input: { tenantId: string; data: Record<string, unknown> }): Promise<PreparedClassicData> {
+      const settings = await store.getWebhookSettings(input.tenantId);
+      if (!settings.public_key) return { encrypted: false };
+      return { encrypted: true, data: encryptClassicData(settings.public_key, input.data) };
+    },
+
+    /** One attempt: sign with a fresh timestamp and POST. Every HTTP outcome is returned, never thrown. */
+    async postAttempt(req: AttemptRequest): Promise<AttemptResult> {
+      const at = new Date().toISOString();
+      const canceled = (reason: string): AttemptResult => ({
+        attempt: req.attempt,
+        at,
+        ok: false,
+        statusCode: null,
+        durationMs: 0,
+        error: reason,
+        responseExcerpt: null,
+        canceled: true,
+      });
+      let url: string;
+      let body: string;
+      const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': USER_AGENT };
+      if (req.target.type === 'endpoint') {
+        const endpoint = await store.endpointForDelivery(req.target.endpointId);
+        if (!endpoint) return canceled('endpoint deleted');
+        if (endpoint.status !== 'enabled') return canceled('endpoint disabled');
+        if (req.body === undefined) throw ApplicationFailure.nonRetryable('Events API attempt without a body');
+        url = endpoint.url;
+        body = req.body;
+        headers[SIGNATURE_HEADER] = signatureHeader(endpoint.secrets, nowSeconds(), body);
+        headers[EVENT_ID_HEADER] = req.eventId;
+      } else {
+        if (!req.classic) throw ApplicationFailure.nonRetryable('classic attempt without data');
+        const settings = await store.getWebhookSettings(req.tenantId);
+        if (!settings.enabled || !settings.token) return canceled('webhooks disabled for the organization');
+        url = req.target.url;
+        body = JSON.stringify({ action: req.classic.action, token: settings.token, data: req.classic.data });
+      }
+      try {
+        const outcome = await http.post(url, body, headers);
+        return {
+          attempt: req.attempt,
+          at,
+          ok: outcome.ok,
+          statusCode: outcome.statusCode,
+          durationMs: outcome.durationMs,
+          error: outcome.error,
+          responseExcerpt: outcome.responseExcerpt,
+        };
+      } catch (err) {
+        // Nothing was sent: throwing lets the local-activity retry try again later without using an attempt.
+        if (err instanceof EndpointBusyError) throw ApplicationFailure.retryable(err.message, 'EndpointBusy');
+        throw err;
+      }
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,48 @@
+// The Express application, built from injected dependencies so a test can mount the real routes.
+import express from 'express';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../domain/config';
+import { classicPolicy, standardPolicy, type RetryPolicy } from '../domain/policies';
+import type { Store } from '../domain/store';
+import { authenticate } from './auth';
+import { errorHandler, routeNotFound } from './errors';
+import { classicRouter } from './routes/classic';
+import { deliveriesRouter } from './routes/deliveries';
+import { endpointsRouter } from './routes/endpoints';
+import { eventsRouter } from './routes/events';
+import { healthRouter } from './routes/health';
+import { tenantsRouter } from './routes/tenants';
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  temporal: Client;
+  adminKey: string;
+  /** The policies new deliveries get; tests pass ones with tiny delays. */
+  policies?: { standard: RetryPolicy; classic: RetryPolicy };
+  taskQueue?: string;
+}
+
+export type RouteDeps = Required<Pick<AppDeps, 'policies' | 'taskQueue'>> & AppDeps;
+
+export function createApp(deps: AppDeps) {
+  const full: RouteDeps = {
+    ...deps,
+    policies: deps.policies ?? { standard: standardPolicy, classic: classicPolicy },
+    taskQueue: deps.taskQueue ?? deps.config.taskQueue,
+  };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(express.json({ limit: deps.config.bodyLimit, strict: false, type: () => true }));
+  app.use(healthRouter(full));
+  app.use('/v1', authenticate(deps.store, deps.adminKey));
+  app.use('/v1', tenantsRouter(full));
+  app.use('/v1', endpointsRouter(full));
+  app.use('/v1', eventsRouter(full));
+  app.use('/v1', classicRouter(full));
+  app.use('/v1', deliveriesRouter(full));
+  app.use(routeNotFound);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,112 @@
+import { Router } from 'express';
+import { OBJECT_TYPES, type ObjectType } from '../../domain/catalog';
+import type { ClassicActionEvent } from '../../domain/delivery';
+import { checkPublicKey, generateClassicKeypair } from '../../domain/encryption';
+import { newEventId } from '../../domain/ids';
+import { objectRefSchema, objectUrlSchema, publicKeySchema, webhookSettingsSchema } from '../../domain/schemas';
+import type { WebhookSettingsRow } from '../../domain/store';
+import type { RouteDeps } from '../app';
+import { tenantOf } from '../auth';
+import { ApiError, notFound, parseWith } from '../errors';
+import { publish } from '../publish';
+
+const settingsView = (s: WebhookSettingsRow) => ({ enabled: s.enabled, url: s.url, token: s.token, public_key: s.public_key });
+
+export function classicRouter(deps: RouteDeps) {
+  const { store, config } = deps;
+  const router = Router();
+  const settingsSchema = webhookSettingsSchema(config.allowInsecureTargets);
+  const urlSchema = objectUrlSchema(config.allowInsecureTargets);
+
+  router.get('/webhook-settings', async (req, res) => {
+    const tenant = await tenantOf(req, store);
+    res.json(settingsView(await store.getWebhookSettings(tenant.id)));
+  });
+
+  router.put('/webhook-settings', async (req, res) => {
+    const input = parseWith(settingsSchema, req.body);
+    const tenant = await tenantOf(req, store);
+    res.json(settingsView(await store.putWebhookSettings(tenant.id, { enabled: input.enabled, url: input.url })));
+  });
+
+  /** Generates an RSA-2048 keypair: the private key is returned once and never stored. */
+  router.post('/webhook-settings/keypair', async (req, res) => {
+    const tenant = await tenantOf(req, store);
+    const { publicKey, privateKey } = generateClassicKeypair();
+    await store.setPublicKey(tenant.id, publicKey);
+    res.status(201).json({ public_key: publicKey, private_key: privateKey });
+  });
+
+  router.put('/webhook-settings/public-key', async (req, res) => {
+    const input = parseWith(publicKeySchema, req.body);
+    const tenant = await tenantOf(req, store);
+    const checked = checkPublicKey(input.public_key);
+    if (!checked.ok) {
+      throw new ApiError(400, `invalid_public_key`, checked.message, [
+        { path: 'public_key', message: `${checked.reason}: ${checked.message}` },
+      ]);
+    }
+    res.json(settingsView(await store.setPublicKey(tenant.id, checked.publicKey)));
+  });
+
+  router.delete('/webhook-settings/keypair', async (req, res) => {
+    const tenant = await tenantOf(req, store);
+    await store.setPublicKey(tenant.id, null);
+    res.status(204).end();
+  });
+
+  /** The settings page's Test button: webhookTest to the static URL only. */
+  router.post('/webhook-settings/test', async (req, res) => {
+    const tenant = await tenantOf(req, store);
+    const settings = await store.getWebhookSettings(tenant.id);
+    if (!settings.enabled) throw new ApiError(409, 'webhooks_disabled', 'webhooks are not enabled for this organization');
+    if (!settings.url) throw new ApiError(409, 'no_static_url', 'the organization has no static webhook URL to test');
+    const action: ClassicActionEvent = {
+      id: newEventId(),
+      action: 'webhookTest',
+      tenant_id: tenant.id,
+      created: new Date().toISOString(),
+      object: null,
+      data: { isTest: true },
+    };
+    await publish(deps, {
+      tenant,
+      id: action.id,
+      kind: 'classic',
+      type: action.action,
+      body: action as unknown as Record<string, unknown>,
+      input: (body) => ({ kind: 'classic', action: body as unknown as ClassicActionEvent, policy: deps.policies.classic }),
+    });
+    res.status(202).json({ id: action.id });
+  });
+
+  function objectRef(params: Record<string, string | string[] | undefined>): { type: ObjectType; eid: string } {
+    const ref = parseWith(objectRefSchema, { type: params.type, eid: params.eid }, `object (types: ${OBJECT_TYPES.join(', ')})`);
+    return ref;
+  }
+
+  router.get('/objects/:type/:eid/webhook-url', async (req, res) => {
+    const ref = objectRef(req.params);
+    const tenant = await tenantOf(req, store);
+    const url = await store.getObjectUrl(tenant.id, ref.type, ref.eid);
+    if (!url) throw notFound(`webhook URL of ${ref.type} ${ref.eid}`);
+    res.json({ type: ref.type, eid: ref.eid, url });
+  });
+
+  router.put('/objects/:type/:eid/webhook-url', async (req, res) => {
+    const ref = objectRef(req.params);
+    const input = parseWith(urlSchema, req.body);
+    const tenant = await tenantOf(req, store);
+    await store.putObjectUrl(tenant.id, ref.type, ref.eid, input.url);
+    res.json({ type: ref.type, eid: ref.eid, url: input.url });
+  });
+
+  router.delete('/objects/:type/:eid/webhook-url', async (req, res) => {
+    const ref = objectRef(req.params);
+    const tenant = await tenantOf(req, store);
+    if (!(await store.deleteObjectUrl(tenant.id, ref.type, ref.eid))) throw notFound(`webhook URL of ${ref.type} ${ref.eid}`);
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,170 @@
+import { Router } from 'express';
+import { ulid } from 'ulid';
+import type { EventType } from '../../domain/catalog';
+import { API_VERSION } from '../../domain/catalog';
+import type { EventEnvelope } from '../../domain/delivery';
+import { newEventId } from '../../domain/ids';
+import {
+  createEndpointSchema,
+  listQuerySchema,
+  testEventSchema,
+  updateEndpointSchema,
+} from '../../domain/schemas';
+import { PlanLimitError, type EndpointRow } from '../../domain/store';
+import type { RouteDeps } from '../app';
+import { tenantOf } from '../auth';
+import { ApiError, notFound, parseWith } from '../errors';
+import { decodeCursor, encodeCursor } from '../paging';
+import { publish } from '../publish';
+import { cancelDeliveriesOfEndpoint, recoverEndpoint } from '../deliveries';
+
+export function endpointView(row: EndpointRow) {
+  return {
+    id: row.id,
+    url: row.url,
+    description: row.description,
+    events: row.events,
+    filter: row.filter,
+    status: row.status,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+/** Synthetic data for "Send Test Event", shaped like the real event of that type. */
+function sampleData(type: EventType): Record<string, unknown> {
+  const base = { test: true, sample_id: `sample_${ulid()}` };
+  switch (type) {
+    case 'lead.score_changed':
+      return { ...base, lead_id: 'lead_sample', previous_score: 40, score: 85 };
+    case 'lead.created':
+    case 'lead.stage_changed':
+      return { ...base, lead_id: 'lead_sample', stage: 'qualified' };
+    case 'export.ready':
+      return { ...base, export_id: 'exp_sample', url: 'https://example.com/export.csv' };
+    default:
+      return base;
+  }
+}
+
+export function endpointsRouter(deps: RouteDeps) {
+  const { store, config } = deps;
+  const router = Router();
+  const createSchema = createEndpointSchema(config.allowInsecureTargets);
+  const updateSchema = updateEndpointSchema(config.allowInsecureTargets);
+
+  async function load(req: Parameters<typeof tenantOf>[0]) {
+    const tenant = await tenantOf(req, store);
+    const endpoint = await store.getEndpoint(tenant.id, String(req.params.id));
+    if (!endpoint) throw notFound(`endpoint ${req.params.id}`);
+    return { tenant, endpoint };
+  }
+
+  router.post('/endpoints', async (req, res) => {
+    const input = parseWith(createSchema, req.body);
+    const tenant = await tenantOf(req, store);
+    try {
+      const row = await store.createEndpoint(tenant, {
+        url: input.url,
+        events: input.events,
+        description: input.description ?? null,
+        filter: input.filter ?? null,
+      });
+      res.status(201).json({ ...endpointView(row), secret: row.secret });
+    } catch (err) {
+      if (err instanceof PlanLimitError) {
+        throw new ApiError(403, 'plan_limit', `the ${tenant.plan} plan allows at most ${err.limit} endpoints`);
+      }
+      throw err;
+    }
+  });
+
+  router.get('/endpoints', async (req, res) => {
+    const q = parseWith(listQuerySchema, req.query, 'query');
+    const tenant = await tenantOf(req, store);
+    const rows = await store.listEndpoints(tenant.id, q.limit + 1, decodeCursor(q.cursor));
+    const page = rows.slice(0, q.limit);
+    res.json({
+      data: page.map(endpointView),
+      next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!.id) : null,
+    });
+  });
+
+  router.get('/endpoints/:id', async (req, res) => {
+    const { endpoint } = await load(req);
+    res.json(endpointView(endpoint));
+  });
+
+  router.patch('/endpoints/:id', async (req, res) => {
+    const input = parseWith(updateSchema, req.body);
+    const { tenant, endpoint } = await load(req);
+    const { tenant_id: _t, ...patch } = input;
+    const row = await store.updateEndpoint(tenant.id, endpoint.id, patch);
+    if (!row) throw notFound(`endpoint ${endpoint.id}`);
+    // Disabling cancels pending retries; enabling again does not resend them.
+    if (endpoint.status === 'enabled' && row.status === 'disabled') {
+      await cancelDeliveriesOfEndpoint(deps, tenant.id, endpoint.id, 'endpoint disabled');
+    }
+    res.json(endpointView(row));
+  });
+
+  router.delete('/endpoints/:id', async (req, res) => {
+    const { tenant, endpoint } = await load(req);
+    await store.deleteEndpoint(tenant.id, endpoint.id);
+    await cancelDeliveriesOfEndpoint(deps, tenant.id, endpoint.id, 'endpoint deleted');
+    res.status(204).end();
+  });
+
+  router.get('/endpoints/:id/secret', async (req, res) => {
+    const { endpoint } = await load(req);
+    res.json({ secret: endpoint.secret });
+  });
+
+  router.post('/endpoints/:id/rotate-secret', async (req, res) => {
+    const { tenant, endpoint } = await load(req);
+    const row = await store.rotateEndpointSecret(tenant.id, endpoint.id);
+    if (!row) throw notFound(`endpoint ${endpoint.id}`);
+    res.json({ secret: row.secret, previous_secret_expires_at: row.previous_secret_expires_at?.toISOString() ?? null });
+  });
+
+  router.post('/endpoints/:id/test', async (req, res) => {
+    const input = parseWith(testEventSchema, req.body ?? {});
+    const { tenant, endpoint } = await load(req);
+    const type = (input.type ?? endpoint.events[0]) as EventType;
+    if (!endpoint.events.includes(type)) {
+      throw new ApiError(400, 'validation_error', `endpoint ${endpoint.id} is not subscribed to ${type}`, [
+        { path: 'type', message: `not one of the endpoint's event types: ${endpoint.events.join(', ')}` },
+      ]);
+    }
+    const envelope: EventEnvelope = {
+      id: newEventId(),
+      type,
+      created: new Date().toISOString(),
+      tenant_id: tenant.id,
+      data: sampleData(type),
+      api_version: API_VERSION,
+    };
+    await publish(deps, {
+      tenant,
+      id: envelope.id,
+      kind: 'event',
+      type,
+      body: envelope as unknown as Record<string, unknown>,
+      input: (body) => ({
+        kind: 'event',
+        envelope: body as unknown as EventEnvelope,
+        policy: deps.policies.standard,
+        onlyEndpointId: endpoint.id,
+      }),
+    });
+    res.status(202).json({ event_id: envelope.id });
+  });
+
+  router.post('/endpoints/:id/recover', async (req, res) => {
+    const { tenant, endpoint } = await load(req);
+    const count = await recoverEndpoint(deps, tenant.id, endpoint.id, req.body);
+    res.status(202).json({ count });
+  });
+
+  return router;
+}

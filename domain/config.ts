@@ -1,0 +1,117 @@
+// One typed configuration, read from the environment once. Every setting is documented in README.md's
+// configuration table; a bad value stops start-up with a message naming the variable.
+import { z } from 'zod';
+
+const booleanFromEnv = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const configSchema = z.object({
+  PORT: port.default(3000),
+  ANVIL_DATA_DIR: z.string().min(1).default('.data'),
+  ANVIL_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s/:]+:\d+$/, 'must be host:port, e.g. localhost:7233')
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('anvil-webhooks'),
+  ANVIL_ALLOW_INSECURE_TARGETS: booleanFromEnv.optional(),
+  ANVIL_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(kb|mb|b)?$/i, 'must be a size such as 256kb')
+    .default('256kb'),
+  ANVIL_TEMPORAL_PORT: port.default(7233),
+  ANVIL_TEMPORAL_UI_PORT: port.default(8233),
+  ANVIL_POSTGRES_PORT: port.default(54329),
+  ANVIL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  ANVIL_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(200),
+  ANVIL_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10_000).default(40),
+  ANVIL_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(1000),
+  ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().min(1).max(1_000).default(10),
+  ANVIL_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config {
+  port: number;
+  dataDir: string;
+  adminKey: string | undefined;
+  databaseUrl: string | undefined;
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  taskQueue: string;
+  /** http:// URLs and loopback/private destinations allowed (development and tests only). */
+  allowInsecureTargets: boolean;
+  bodyLimit: string;
+  temporalPort: number;
+  temporalUiPort: number;
+  postgresPort: number;
+  retentionDays: number;
+  workerMaxActivities: number;
+  workerMaxWorkflowTasks: number;
+  workerMaxCachedWorkflows: number;
+  maxInFlightPerEndpoint: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads the configuration. `developmentDefaults` is what `npm start` passes: insecure targets are then
+ * allowed unless the variable says otherwise; production entry points default to refusing them.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  { developmentDefaults = false }: { developmentDefaults?: boolean } = {},
+): Config {
+  const relevant = Object.fromEntries(
+    Object.keys(configSchema.shape)
+      .filter((k) => env[k] !== undefined && env[k] !== '')
+      .map((k) => [k, env[k]]),
+  );
+  const parsed = configSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const variable = String(i.path[0] ?? '?');
+      return `  ${variable}=${JSON.stringify(env[variable] ?? '')}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  return {
+    port: c.PORT,
+    dataDir: c.ANVIL_DATA_DIR,
+    adminKey: c.ANVIL_ADMIN_KEY,
+    databaseUrl: c.DATABASE_URL,
+    temporalAddress: c.TEMPORAL_ADDRESS,
+    temporalNamespace: c.TEMPORAL_NAMESPACE,
+    taskQueue: c.TEMPORAL_TASK_QUEUE,
+    allowInsecureTargets: c.ANVIL_ALLOW_INSECURE_TARGETS ?? developmentDefaults,
+    bodyLimit: c.ANVIL_BODY_LIMIT,
+    temporalPort: c.ANVIL_TEMPORAL_PORT,
+    temporalUiPort: c.ANVIL_TEMPORAL_UI_PORT,
+    postgresPort: c.ANVIL_POSTGRES_PORT,
+    retentionDays: c.ANVIL_RETENTION_DAYS,
+    workerMaxActivities: c.ANVIL_WORKER_MAX_ACTIVITIES,
+    workerMaxWorkflowTasks: c.ANVIL_WORKER_MAX_WORKFLOW_TASKS,
+    workerMaxCachedWorkflows: c.ANVIL_WORKER_MAX_CACHED_WORKFLOWS,
+    maxInFlightPerEndpoint: c.ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT,
+    logLevel: c.ANVIL_LOG_LEVEL,
+  };
+}
+
+/** For production entry points: these must be given explicitly. */
+export function requireSetting<T>(value: T | undefined, variable: string): T {
+  if (value === undefined) throw new ConfigError(`${variable} must be set`);
+  return value;
+}

@@ -1,0 +1,52 @@
+// PostgreSQL access: one pool per process, and the numbered-migration runner.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+
+export type Db = pg.Pool;
+
+export function createDb(databaseUrl: string, max = 10): Db {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, idleTimeoutMillis: 30_000 });
+  // An idle client's error (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', (err) => console.error(`[db] idle client error: ${err.message}`));
+  return pool;
+}
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
+const MIGRATION_LOCK = 724_311_001;
+
+/** Applies `migrations/NNN_name.sql` files not applied yet, each in its own transaction, under a lock. */
+export async function migrate(db: Db, log: (line: string) => void = () => {}): Promise<string[]> {
+  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f)).sort();
+  const client = await db.connect();
+  const applied: string[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const done = new Set(
+      (await client.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+    );
+    for (const file of files) {
+      const version = file.slice(0, 3);
+      if (done.has(version)) continue;
+      const sql = await readFile(path.join(MIGRATIONS_DIR, file), 'utf8');
+      await client.query('BEGIN');
+      try {
+        await client.query(sql);
+        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${file} failed: ${(err as Error).message}`);
+      }
+      applied.push(file);
+      log(`applied migration ${file}`);
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+    client.release();
+  }
+  return applied;
+}

@@ -1,0 +1,29 @@
+// Identifiers: a readable prefix and a ULID (time-ordered, so lists sort by creation), or random bytes
+// for secrets. Workflow code must not import this file: it uses Node's crypto.
+import { randomBytes } from 'node:crypto';
+import { ulid } from 'ulid';
+
+export const newTenantId = () => `tnt_${ulid()}`;
+export const newEndpointId = () => `ep_${ulid()}`;
+export const newEventId = () => `evt_${ulid()}`;
+export const newApiKeyId = () => `key_${ulid()}`;
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Uniform random alphanumeric string (rejection sampling, no modulo bias). */
+export function randomAlphanumeric(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248 && out.length < length) out += ALPHANUMERIC[byte % 62];
+    }
+  }
+  return out;
+}
+
+/** Tenant API key: shown once, stored as a SHA-256 hash. 32 random alphanumerics ≈ 190 bits. */
+export const newApiKey = () => `anv_sk_${randomAlphanumeric(32)}`;
+/** Endpoint signing secret: `whsec_` + 32 random bytes, base64url. */
+export const newEndpointSecret = () => `whsec_${randomBytes(32).toString('base64url')}`;
+/** Classic organization token: 32 random alphanumerics (the contract asks for at least 24). */
+export const newClassicToken = () => randomAlphanumeric(32);

@@ -1,0 +1,153 @@
+// Request shapes: the single source of truth for validation and for the TypeScript types (z.infer).
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { CLASSIC_ACTIONS, EVENT_TYPES, OBJECT_TYPES, PLANS } from './catalog';
+import { endpointFilterSchema } from './filters';
+
+const MAX_URL_LENGTH = 2048;
+const tenantIdField = z.string().min(1).optional();
+
+function isLoopbackOrPrivateHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.internal')) return true;
+  if (isIP(h) === 4) {
+    const [a, b] = h.split('.').map(Number) as [number, number];
+    return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+  }
+  if (isIP(h) === 6) return h === '::1' || h === '::' || /^(fc|fd|fe8|fe9|fea|feb)/.test(h) || h.startsWith('::ffff:');
+  return false;
+}
+
+/**
+ * A delivery target URL. Production: https only, no credentials, no literal private or loopback host
+ * (the worker checks the resolved address again at delivery time). Development/tests: http and loopback.
+ */
+export function targetUrlSchema(allowInsecure: boolean) {
+  return z
+    .string({ error: 'must be a string URL' })
+    .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
+    .superRefine((value, ctx) => {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
+        return;
+      }
+      const schemes = allowInsecure ? ['https:', 'http:'] : ['https:'];
+      if (!schemes.includes(url.protocol)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: allowInsecure ? 'must be an http:// or https:// URL' : 'must be an https:// URL',
+        });
+        return;
+      }
+      if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not contain credentials' });
+      if (!allowInsecure && isLoopbackOrPrivateHost(url.hostname)) {
+        ctx.addIssue({ code: 'custom', message: 'must not point at a private, loopback or link-local host' });
+      }
+    });
+}
+
+export const createTenantSchema = z.strictObject({
+  name: z.string().trim().min(1, 'must not be empty').max(200),
+  plan: z.enum(PLANS, { error: `must be one of: ${PLANS.join(', ')}` }).default('pro'),
+});
+
+const eventTypeSchema = z.enum(EVENT_TYPES, { error: `must be one of the event types in GET /v1/event-types` });
+const eventListSchema = z
+  .array(eventTypeSchema, { error: 'must be an array of event types' })
+  .min(1, 'must name at least one event type')
+  .max(EVENT_TYPES.length)
+  .transform((types) => [...new Set(types)]);
+
+export function createEndpointSchema(allowInsecure: boolean) {
+  return z.strictObject({
+    url: targetUrlSchema(allowInsecure),
+    events: eventListSchema,
+    description: z.string().max(500).nullable().optional(),
+    filter: endpointFilterSchema.nullable().optional(),
+    tenant_id: tenantIdField,
+  });
+}
+
+export function updateEndpointSchema(allowInsecure: boolean) {
+  return z
+    .strictObject({
+      url: targetUrlSchema(allowInsecure).optional(),
+      events: eventListSchema.optional(),
+      description: z.string().max(500).nullable().optional(),
+      filter: endpointFilterSchema.nullable().optional(),
+      status: z.enum(['enabled', 'disabled'], { error: 'must be "enabled" or "disabled"' }).optional(),
+      tenant_id: tenantIdField,
+    })
+    .refine((v) => Object.keys(v).some((k) => k !== 'tenant_id'), { message: 'nothing to update' });
+}
+
+const objectData = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' });
+export const eventIdSchema = z
+  .string()
+  .regex(/^evt_[A-Za-z0-9]{8,64}$/, 'must be "evt_" followed by 8 to 64 letters or digits');
+
+export const publishEventSchema = z.strictObject({
+  id: eventIdSchema.optional(),
+  type: eventTypeSchema,
+  data: objectData,
+  tenant_id: tenantIdField,
+});
+
+export const testEventSchema = z.strictObject({
+  type: eventTypeSchema.optional(),
+  tenant_id: tenantIdField,
+});
+
+const objectTypeSchema = z.enum(OBJECT_TYPES, { error: `must be one of: ${OBJECT_TYPES.join(', ')}` });
+export const objectRefSchema = z.strictObject({
+  type: objectTypeSchema,
+  eid: z.string().min(1).max(128).regex(/^[\w-]+$/, 'must be letters, digits, "-" or "_"'),
+});
+
+export const publishActionSchema = z.strictObject({
+  id: eventIdSchema.optional(),
+  action: z.enum(CLASSIC_ACTIONS, { error: `must be one of: ${CLASSIC_ACTIONS.join(', ')}` }),
+  object: objectRefSchema.optional(),
+  data: z.looseObject(
+    { isTest: z.boolean({ error: 'must be a boolean' }).optional(), eid: z.string({ error: 'must be a string' }).optional() },
+    { error: 'must be a JSON object' },
+  ),
+  tenant_id: tenantIdField,
+});
+
+export function webhookSettingsSchema(allowInsecure: boolean) {
+  return z.strictObject({
+    enabled: z.boolean({ error: 'must be true or false' }),
+    url: targetUrlSchema(allowInsecure).nullable().optional(),
+    tenant_id: tenantIdField,
+  });
+}
+
+export const publicKeySchema = z.strictObject({
+  public_key: z.string({ error: 'must be a PEM string' }),
+  tenant_id: tenantIdField,
+});
+
+export function objectUrlSchema(allowInsecure: boolean) {
+  return z.strictObject({ url: targetUrlSchema(allowInsecure), tenant_id: tenantIdField });
+}
+
+export const recoverSchema = z
+  .strictObject({
+    since: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' }),
+    until: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' }).optional(),
+    tenant_id: tenantIdField,
+  })
+  .refine((v) => v.until === undefined || Date.parse(v.until) > Date.parse(v.since), {
+    message: 'must be after since',
+    path: ['until'],
+  });
+
+export const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(500).optional(),
+  tenant_id: z.string().optional(),
+});

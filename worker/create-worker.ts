@@ -1,0 +1,40 @@
+// Worker wiring: workflows (prebuilt bundle when given), activities with their shared HTTP client.
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createDeliveryClient, type DeliveryClient } from '../activities/http-client';
+import type { Config } from '../domain/config';
+import type { Store } from '../domain/store';
+
+export interface WorkerDeps {
+  config: Config;
+  connection: NativeConnection;
+  store: Store;
+  /** Path of a bundle made by `npm run build`; without it the workflows are bundled at start. */
+  workflowBundlePath?: string;
+  http?: DeliveryClient;
+  taskQueue?: string;
+}
+
+export async function createWorker({ config, connection, store, workflowBundlePath, http, taskQueue }: WorkerDeps) {
+  const client =
+    http ??
+    createDeliveryClient({
+      allowInsecureTargets: config.allowInsecureTargets,
+      maxInFlightPerOrigin: config.maxInFlightPerEndpoint,
+    });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: taskQueue ?? config.taskQueue,
+    ...(workflowBundlePath
+      ? { workflowBundle: { codePath: workflowBundlePath } }
+      : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities({ store, http: client }),
+    maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
+    maxConcurrentActivityTaskExecutions: config.workerMaxActivities,
+    maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
+    // Workflows waiting on long retry timers need no cache; evicted ones replay when their timer fires.
+    maxCachedWorkflows: config.workerMaxCachedWorkflows,
+  });
+  return { worker, http: client };
+}

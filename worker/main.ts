@@ -1,0 +1,40 @@
+// Production entry point of the worker: `npm run worker`, configured only by the environment.
+import { loadConfig, requireSetting } from '../domain/config';
+import { createDb } from '../domain/db';
+import { createStore } from '../domain/store';
+import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../domain/temporal';
+import { createWorker } from './create-worker';
+
+async function main() {
+  const config = loadConfig(process.env);
+  const db = createDb(requireSetting(config.databaseUrl, 'DATABASE_URL'));
+  const connection = await connectWorkerConnection(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS);
+  const { worker, http } = await createWorker({
+    config,
+    connection,
+    store: createStore(db),
+    workflowBundlePath: process.env.ANVIL_WORKFLOW_BUNDLE || undefined,
+  });
+  console.log(
+    `[worker] polling task queue ${config.taskQueue} in namespace ${config.temporalNamespace}` +
+      (config.allowInsecureTargets ? ' (insecure targets allowed)' : ''),
+  );
+  // Under `npm start` the supervisor holds an IPC channel: when it dies, so do we.
+  // The channel must not keep the process alive once everything else has stopped.
+  process.channel?.unref();
+  process.once('disconnect', () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  });
+  try {
+    await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks finished
+  } finally {
+    await http.close();
+    await connection.close();
+    await db.end();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`[worker] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

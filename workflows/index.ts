@@ -1,0 +1,200 @@
+// Orchestration only: no I/O, clock or randomness outside Temporal's APIs (activities do all I/O).
+// eventWorkflow fans an accepted event out to one deliveryWorkflow per target; deliveryWorkflow runs the
+// retry policy, one activity execution per attempt, with durable timers in between.
+import {
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  ParentClosePolicy,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import {
+  CLASSIC_TARGET_ID,
+  searchAttributes as sa,
+  type AttemptRequest,
+  type AttemptResult,
+  type DeliveryResult,
+  type DeliveryStatus,
+  type DeliveryWorkflowInput,
+  type EventWorkflowInput,
+  type PreparedClassicData,
+} from '../domain/delivery';
+import { nextDelay, policyAttempts } from '../domain/policies';
+
+type Activities = ReturnType<typeof createActivities>;
+
+// Local activities: they run inside the workflow task, so an attempt costs one marker event instead of
+// three activity events and no extra task-queue round trip. Each attempt is still its own execution:
+// postAttempt returns every HTTP outcome as data and throws only when nothing was sent (endpoint busy,
+// database unreachable), so the retries below never repeat a request the receiver saw.
+const { resolveTargets, prepareClassicData } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+const { postAttempt } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+
+export const retryNowSignal = defineSignal('retryNow');
+export const cancelSignal = defineSignal<[reason?: string]>('cancel');
+export interface DeliveryState {
+  status: DeliveryStatus;
+  attempts: AttemptResult[];
+  nextAttemptAt: string | null;
+}
+export const deliveryStateQuery = defineQuery<DeliveryState>('deliveryState');
+
+export async function eventWorkflow(input: EventWorkflowInput): Promise<{ deliveries: string[] }> {
+  const targets = await resolveTargets(input);
+  const eventId = input.kind === 'event' ? input.envelope.id : input.action.id;
+  const tenantId = input.kind === 'event' ? input.envelope.tenant_id : input.action.tenant_id;
+  const eventType = input.kind === 'event' ? input.envelope.type : input.action.action;
+  await Promise.all(
+    targets.map(({ deliveryId, target }) => {
+      const endpointId = target.type === 'endpoint' ? target.endpointId : CLASSIC_TARGET_ID;
+      const child: DeliveryWorkflowInput = {
+        deliveryId,
+        eventId,
+        tenantId,
+        eventType,
+        target,
+        policy: input.policy,
+        payload:
+          input.kind === 'event'
+            ? { kind: 'event', envelope: input.envelope }
+            : { kind: 'classic', action: input.action.action, data: input.action.data },
+      };
+      return startChild(deliveryWorkflow, {
+        workflowId: deliveryId,
+        args: [child],
+        // Deliveries outlive the fan-out: the event workflow completes as soon as they have started.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: sa.tenantId, value: tenantId },
+          { key: sa.endpointId, value: endpointId },
+          { key: sa.eventId, value: eventId },
+          { key: sa.eventType, value: eventType },
+          { key: sa.status, value: 'pending' },
+          { key: sa.attempts, value: 0 },
+        ],
+        memo: {
+          tenant_id: tenantId,
+          event_id: eventId,
+          endpoint_id: endpointId,
+          event_type: eventType,
+          policy: input.policy.name,
+          ...(target.type === 'classic' ? { url: target.url, url_source: target.source } : {}),
+        },
+        staticSummary: `${eventType} → ${target.type === 'endpoint' ? target.endpointId : target.url}`,
+      });
+    }),
+  );
+  return { deliveries: targets.map((t) => t.deliveryId) };
+}
+
+function describeAttempt(r: AttemptResult): string {
+  const outcome = r.statusCode !== null ? String(r.statusCode) : (r.error ?? 'error');
+  return `attempt ${r.attempt}${r.manual ? ' (manual)' : ''} → ${outcome} in ${r.durationMs} ms`;
+}
+
+function describeWait(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
+export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryResult> {
+  let retryRequested = false;
+  let cancelReason: string | null = null;
+  const attempts: AttemptResult[] = [];
+  let status: DeliveryStatus = 'pending';
+  let nextAttemptAt: string | null = null;
+
+  setHandler(retryNowSignal, () => {
+    retryRequested = true;
+  });
+  setHandler(cancelSignal, (reason) => {
+    cancelReason = reason ?? 'canceled';
+  });
+  setHandler(deliveryStateQuery, () => ({ status, attempts, nextAttemptAt }));
+
+  const finish = (final: DeliveryResult['status'], lastStatusCode: number | null): DeliveryResult => {
+    status = final;
+    nextAttemptAt = null;
+    upsertSearchAttributes([
+      { key: sa.status, value: final },
+      { key: sa.attempts, value: (input.manual?.previousAttempts ?? 0) + attempts.length },
+      { key: sa.nextAttemptAt, value: null },
+      ...(lastStatusCode !== null ? [{ key: sa.lastStatusCode, value: lastStatusCode }] : []),
+    ]);
+    setCurrentDetails(`${final} after ${attempts.length} attempt(s)`);
+    return { status: final, attempts };
+  };
+
+  // Prepared once, so every attempt carries identical bytes: the Events API body is serialized here
+  // (deterministically); classic data is encrypted once, in an activity, because encryption is random.
+  const body = input.payload.kind === 'event' ? JSON.stringify(input.payload.envelope) : undefined;
+  let classic: AttemptRequest['classic'];
+  if (input.payload.kind === 'classic') {
+    const prepared: PreparedClassicData = await prepareClassicData({
+      tenantId: input.tenantId,
+      data: input.payload.data,
+    });
+    classic = { action: input.payload.action, data: prepared.encrypted ? prepared.data : input.payload.data };
+  }
+
+  const firstNumber = (input.manual?.previousAttempts ?? 0) + 1;
+  const plannedAttempts = input.manual ? 1 : policyAttempts(input.policy);
+  const firstAttemptAt = Date.now();
+  let lastStatusCode: number | null = null;
+  let manualNext = input.manual !== undefined;
+
+  for (let i = 0; i < plannedAttempts; i++) {
+    if (cancelReason !== null) return finish('canceled', lastStatusCode);
+    const number = firstNumber + i;
+    const manual = manualNext;
+    manualNext = false;
+    retryRequested = false;
+    const result = await postAttempt.executeWithOptions(
+      { startToCloseTimeout: '30s', summary: `attempt ${number}${manual ? ' (manual)' : ''}` },
+      [{ deliveryId: input.deliveryId, tenantId: input.tenantId, eventId: input.eventId, attempt: number, target: input.target, body, classic }],
+    );
+    if (result.canceled) {
+      cancelReason = result.error ?? 'target removed';
+      return finish('canceled', lastStatusCode);
+    }
+    const recorded: AttemptResult = manual ? { ...result, manual: true } : result;
+    attempts.push(recorded);
+    lastStatusCode = recorded.statusCode;
+    if (recorded.ok) return finish('succeeded', lastStatusCode);
+
+    const wait = nextDelay(input.policy, i + 1, Date.now() - firstAttemptAt, Math.random());
+    if (wait === null || input.manual) break;
+    status = 'retrying';
+    nextAttemptAt = new Date(Date.now() + wait).toISOString();
+    upsertSearchAttributes([
+      { key: sa.status, value: 'retrying' },
+      { key: sa.attempts, value: number },
+      { key: sa.nextAttemptAt, value: new Date(nextAttemptAt) },
+      ...(lastStatusCode !== null ? [{ key: sa.lastStatusCode, value: lastStatusCode }] : []),
+    ]);
+    const line = `${describeAttempt(recorded)}; next attempt in ${describeWait(wait)}`;
+    setCurrentDetails(line);
+    // The timer is durable: a worker restart resumes the wait. retryNow or cancel end it early.
+    const interrupted = await condition(() => retryRequested || cancelReason !== null, wait).catch((err) => {
+      if (isCancellation(err)) throw err;
+      throw ApplicationFailure.nonRetryable(String(err));
+    });
+    if (interrupted && retryRequested && cancelReason === null) manualNext = true;
+  }
+  return finish(cancelReason !== null ? 'canceled' : 'failed', lastStatusCode);
+}
+
