@@ -51,8 +51,10 @@ function ensureNodeModules() {
   const stamp = path.join(ROOT, 'node_modules', '.anvil-install-stamp');
   const want = createHash('sha256').update(readFileSync(lock)).digest('hex');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
-  console.log('[anvil] installing npm dependencies (npm ci)…');
-  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], 'it comes with Node.js');
+  console.log('[anvil] installing npm dependencies…');
+  // `npm install` rather than `npm ci`: npm 11 with omit-lockfile-registry-resolved writes lockfiles that
+  // `npm ci` then calls out of sync (optional platform packages); install still honours the lockfile.
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], 'it comes with Node.js');
   writeFileSync(stamp, want);
 }
 
