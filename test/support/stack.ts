@@ -40,12 +40,14 @@ export function requireEnv(name: string): string {
   return v;
 }
 
-export async function startStack(opts: { policies?: typeof fastPolicies; withWorker?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { policies?: typeof fastPolicies; withWorker?: boolean; /** production mode: https-only targets */ secure?: boolean } = {},
+): Promise<Stack> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
     runtimeInstalled = true;
   }
-  const config = loadConfig({ ...process.env, ANVIL_ALLOW_INSECURE_TARGETS: '1' });
+  const config = loadConfig({ ...process.env, ANVIL_ALLOW_INSECURE_TARGETS: opts.secure ? '0' : '1' });
   const address = requireEnv('TEMPORAL_ADDRESS');
   const db = createDb(requireEnv('DATABASE_URL'), 5);
   const store = createStore(db);
