@@ -11,7 +11,7 @@ import type {
 import { encryptClassicData } from '../domain/encryption';
 import { matchesFilter } from '../domain/filters';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from '../domain/signing';
-import type { Store } from '../domain/store';
+import type { EndpointForDelivery, Store } from '../domain/store';
 import { USER_AGENT } from '../domain/version';
 import { EndpointBusyError, type DeliveryClient } from './http-client';
 
@@ -22,7 +22,28 @@ export interface ActivityDeps {
   nowSeconds?: () => number;
 }
 
+/**
+ * Target resolution reads each endpoint's URL and secrets anyway; the first attempt, which follows within
+ * milliseconds in this same worker, reuses them instead of querying again. Short-lived, so a change to
+ * an endpoint (URL, secret, deletion) reaches later attempts.
+ */
+export const RESOLVED_ENDPOINT_TTL_MS = 2000;
+const RESOLVED_ENDPOINT_CACHE_MAX = 10_000;
+
 export function createActivities({ store, http, nowSeconds = () => Math.floor(Date.now() / 1000) }: ActivityDeps) {
+  const resolved = new Map<string, { endpoint: EndpointForDelivery; until: number }>();
+  const remember = (id: string, endpoint: EndpointForDelivery) => {
+    if (resolved.size >= RESOLVED_ENDPOINT_CACHE_MAX) resolved.clear();
+    resolved.set(id, { endpoint, until: Date.now() + RESOLVED_ENDPOINT_TTL_MS });
+  };
+  const endpointFor = async (id: string): Promise<EndpointForDelivery | null> => {
+    const hit = resolved.get(id);
+    if (hit) {
+      resolved.delete(id); // one use: retries read the database
+      if (hit.until > Date.now()) return hit.endpoint;
+    }
+    return store.endpointForDelivery(id);
+  };
   return {
     /** Events API: subscribed, enabled endpoints whose filter matches; classic: object URL, else static URL. */
     async resolveTargets(input: EventWorkflowInput): Promise<ResolvedTarget[]> {
@@ -33,9 +54,9 @@ export function createActivities({ store, http, nowSeconds = () => Math.floor(Da
               .endpointForDelivery(input.onlyEndpointId)
               .then((e) => (e ? [{ id: input.onlyEndpointId!, filter: null }] : []))
           : await store.subscribedEndpoints(envelope.tenant_id, envelope.type);
-        return candidates
-          .filter((e) => input.onlyEndpointId !== undefined || matchesFilter(e.filter, envelope))
-          .map((e) => ({ deliveryId: deliveryIdFor(envelope.id, e.id), target: { type: 'endpoint', endpointId: e.id } }));
+        const matching = candidates.filter((e) => input.onlyEndpointId !== undefined || matchesFilter(e.filter, envelope));
+        for (const e of matching) if ('url' in e) remember(e.id, e);
+        return matching.map((e) => ({ deliveryId: deliveryIdFor(envelope.id, e.id), target: { type: 'endpoint', endpointId: e.id } }));
       }
       const { action } = input;
       const settings = await store.getWebhookSettings(action.tenant_id);
@@ -75,7 +96,7 @@ export function createActivities({ store, http, nowSeconds = () => Math.floor(Da
       let body: string;
       const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': USER_AGENT };
       if (req.target.type === 'endpoint') {
-        const endpoint = await store.endpointForDelivery(req.target.endpointId);
+        const endpoint = req.attempt === 1 ? await endpointFor(req.target.endpointId) : await store.endpointForDelivery(req.target.endpointId);
         if (!endpoint) return canceled('endpoint deleted');
         if (endpoint.status !== 'enabled') return canceled('endpoint disabled');
         if (req.body === undefined) throw ApplicationFailure.nonRetryable('Events API attempt without a body');

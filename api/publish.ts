@@ -56,6 +56,8 @@ export async function publish(
     await store.markEventStarted(req.id);
     return { status: 200, body: stored };
   }
-  await store.markEventStarted(req.id);
+  // Recorded after the answer is on its way: the start itself is the durable fact (a retried id whose row
+  // lacks started_at finds the workflow already started and answers 200).
+  store.markEventStarted(req.id).catch((err: unknown) => console.error(`[api] marking ${req.id} started: ${(err as Error).message}`));
   return { status: 202, body: stored };
 }

@@ -55,6 +55,22 @@ export class PlanLimitError extends Error {
   }
 }
 
+export interface EndpointForDelivery {
+  url: string;
+  status: 'enabled' | 'disabled';
+  /** Newest first: during a rotation the previous secret signs too. */
+  secrets: string[];
+}
+
+type DeliveryRow = Pick<EndpointRow, 'url' | 'status' | 'secret' | 'previous_secret'> & { previous_valid: boolean };
+const DELIVERY_COLUMNS = 'url, status, secret, previous_secret, previous_secret_expires_at > now() AS previous_valid';
+
+function forDelivery(row: DeliveryRow): EndpointForDelivery {
+  const secrets = [row.secret];
+  if (row.previous_secret && row.previous_valid) secrets.push(row.previous_secret);
+  return { url: row.url, status: row.status, secrets };
+}
+
 export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
 export function createStore(db: Db) {
@@ -215,29 +231,21 @@ export function createStore(db: Db) {
     },
 
     /** For an attempt: where to send and which secrets sign (newest first). Null when gone. */
-    async endpointForDelivery(
-      endpointId: string,
-    ): Promise<{ url: string; status: 'enabled' | 'disabled'; secrets: string[] } | null> {
-      const r = await db.query<EndpointRow & { previous_valid: boolean }>(
-        `SELECT url, status, secret, previous_secret, previous_secret_expires_at > now() AS previous_valid
-           FROM endpoints WHERE id = $1 AND deleted_at IS NULL`,
-        [endpointId],
-      );
-      const row = r.rows[0];
-      if (!row) return null;
-      const secrets = [row.secret];
-      if (row.previous_secret && row.previous_valid) secrets.push(row.previous_secret);
-      return { url: row.url, status: row.status, secrets };
+    async endpointForDelivery(endpointId: string): Promise<EndpointForDelivery | null> {
+      const r = await db.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM endpoints WHERE id = $1 AND deleted_at IS NULL`, [
+        endpointId,
+      ]);
+      return r.rows[0] ? forDelivery(r.rows[0]) : null;
     },
 
-    /** Enabled endpoints of a tenant subscribed to a type (filters are applied by the caller). */
-    async subscribedEndpoints(tenantId: string, type: string): Promise<Pick<EndpointRow, 'id' | 'filter'>[]> {
-      const r = await db.query<Pick<EndpointRow, 'id' | 'filter'>>(
-        `SELECT id, filter FROM endpoints
+    /** Enabled endpoints of a tenant subscribed to a type, with what an attempt needs (filters are the caller's). */
+    async subscribedEndpoints(tenantId: string, type: string): Promise<(EndpointForDelivery & Pick<EndpointRow, 'id' | 'filter'>)[]> {
+      const r = await db.query<DeliveryRow & Pick<EndpointRow, 'id' | 'filter'>>(
+        `SELECT id, filter, ${DELIVERY_COLUMNS} FROM endpoints
           WHERE tenant_id = $1 AND deleted_at IS NULL AND status = 'enabled' AND $2 = ANY(events) ORDER BY id`,
         [tenantId, type],
       );
-      return r.rows;
+      return r.rows.map((row) => ({ id: row.id, filter: row.filter, ...forDelivery(row) }));
     },
 
     // --- classic settings -------------------------------------------------------------------------

@@ -122,7 +122,7 @@ export async function startTemporalDevServer(opts: {
  * `temporal operator search-attribute create`, made through the SDK's connection.
  */
 export async function ensureNamespaceSetup(address: string, namespace: string, retentionDays: number, log: Log): Promise<void> {
-  const connection = await Connection.connect({ address });
+  const connection = await connectWithRetry(address, 60_000);
   try {
     const described = await connection.workflowService.describeNamespace({ namespace });
     const currentSeconds = Number(described.config?.workflowExecutionRetentionTtl?.seconds ?? 0);
@@ -149,6 +149,18 @@ export async function ensureNamespaceSetup(address: string, namespace: string, r
     }
   } finally {
     await connection.close();
+  }
+}
+
+async function connectWithRetry(address: string, timeoutMs: number): Promise<Connection> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await Connection.connect({ address, connectTimeout: 2000 });
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`Temporal at ${address} did not answer: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }
 

@@ -1,0 +1,39 @@
+// A worker in its own process, so the benchmark can read its RSS: `anvil` (the real worker, prebuilt
+// bundle) or `baseline`. Configured by the environment like worker/main.ts.
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { loadConfig } from '../domain/config';
+import { createDb } from '../domain/db';
+import { createStore } from '../domain/store';
+import { createWorker } from '../worker/create-worker';
+import * as baselineActivities from './baseline-activities';
+
+async function main() {
+  Runtime.install({ logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
+  const kind = process.argv[2];
+  const config = loadConfig(process.env);
+  const connection = await NativeConnection.connect({ address: config.temporalAddress! });
+  let worker: Worker;
+  if (kind === 'baseline') {
+    worker = await Worker.create({
+      connection,
+      taskQueue: config.taskQueue,
+      workflowBundle: { codePath: process.env.BENCH_BASELINE_BUNDLE! },
+      activities: baselineActivities,
+      maxConcurrentActivityTaskExecutions: config.workerMaxActivities,
+      maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
+      maxCachedWorkflows: config.workerMaxCachedWorkflows,
+    });
+  } else {
+    const db = createDb(config.databaseUrl!, 10);
+    ({ worker } = await createWorker({ config, connection, store: createStore(db), workflowBundlePath: process.env.ANVIL_WORKFLOW_BUNDLE }));
+  }
+  process.send?.('ready');
+  process.once('SIGTERM', () => worker.shutdown());
+  await worker.run();
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
