@@ -189,7 +189,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     const line = `${describeAttempt(recorded)}; next attempt in ${describeWait(wait)}`;
     setCurrentDetails(line);
     // The timer is durable: a worker restart resumes the wait. retryNow or cancel end it early.
-    const interrupted = await condition(() => retryRequested || cancelReason !== null, wait).catch((err) => {
+    const interrupted = await condition(() => retryRequested || cancelReason !== null, wait, { summary: line }).catch((err) => {
       if (isCancellation(err)) throw err;
       throw ApplicationFailure.nonRetryable(String(err));
     });
