@@ -52,7 +52,9 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const e = err as { type?: string; status?: number; message?: string; limit?: number };
   if (err instanceof ApiError) apiError = err;
   else if (e.type === 'entity.too.large') {
-    apiError = new ApiError(413, 'payload_too_large', `request body exceeds the limit of ${e.limit} bytes`);
+    apiError = new ApiError(413, 'payload_too_large', `request body exceeds the limit of ${e.limit} bytes`, [
+      { path: '(body)', message: `larger than ${e.limit} bytes` },
+    ]);
   } else if (e.type === 'entity.parse.failed') {
     apiError = new ApiError(400, 'invalid_json', `request body is not valid JSON: ${e.message}`, [
       { path: '(body)', message: 'malformed JSON' },

@@ -12,7 +12,7 @@ export interface ReceivedRequest {
 }
 
 export type Responder = (req: ReceivedRequest, index: number) =>
-  | { status: number; body?: string }
+  | { status: number; body?: string; /** answer after this many ms */ delayMs?: number }
   | 'hang'
   | 'reset';
 
@@ -49,8 +49,12 @@ export async function startReceiver(respond: Responder = () => ({ status: 200, b
         req.socket.destroy();
         return;
       }
-      res.writeHead(answer.status, { 'content-type': 'text/plain' });
-      res.end(answer.body ?? '');
+      const reply = () => {
+        res.writeHead(answer.status, { 'content-type': 'text/plain' });
+        res.end(answer.body ?? '');
+      };
+      if (answer.delayMs) setTimeout(reply, answer.delayMs);
+      else reply();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
