@@ -15,8 +15,22 @@ declare module 'express-serve-static-core' {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** Tenant keys seen recently, by SHA-256: publishing should not cost a key lookup per request. */
+export const API_KEY_CACHE_TTL_MS = 10_000;
+const API_KEY_CACHE_MAX = 10_000;
+
 export function authenticate(store: Store, adminKey: string): RequestHandler {
   const adminDigest = digest(adminKey);
+  const recent = new Map<string, { tenant: Tenant; until: number }>();
+  const tenantForKey = async (key: string): Promise<Tenant | null> => {
+    const id = digest(key).toString('hex');
+    const hit = recent.get(id);
+    if (hit && hit.until > Date.now()) return hit.tenant;
+    const tenant = await store.tenantForApiKey(key);
+    if (recent.size >= API_KEY_CACHE_MAX) recent.clear();
+    if (tenant) recent.set(id, { tenant, until: Date.now() + API_KEY_CACHE_TTL_MS });
+    return tenant;
+  };
   return async (req, _res, next) => {
     const header = req.get('authorization');
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
@@ -28,7 +42,7 @@ export function authenticate(store: Store, adminKey: string): RequestHandler {
       req.principal = { kind: 'admin' };
       return next();
     }
-    const tenant = await store.tenantForApiKey(key);
+    const tenant = await tenantForKey(key);
     if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key');
     req.principal = { kind: 'tenant', tenant };
     next();
