@@ -100,7 +100,7 @@ async function main(): Promise<number> {
     const code = await new Promise<number>((resolve) => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', '--test', '--test-concurrency=2', ...files],
+        ['--import', 'tsx', '--test', '--test-concurrency=1', ...files],
         {
           cwd: ROOT,
           stdio: 'inherit',
