@@ -121,6 +121,8 @@ export function createActivities({ store, http, nowSeconds = () => Math.floor(Da
           durationMs: outcome.durationMs,
           error: outcome.error,
           responseExcerpt: outcome.responseExcerpt,
+          // The delivery log reads attempts from the recorded results, so the result carries the flag.
+          ...(req.manual ? { manual: true } : {}),
         };
       } catch (err) {
         // Nothing was sent: throwing lets the local-activity retry try again later without using an attempt.

@@ -222,11 +222,16 @@ export async function retryDelivery(
   tenantId: string,
   id: string,
 ): Promise<'signaled' | 'resent'> {
-  const latest = await findDelivery(client, tenantId, id);
-  const handle = client.workflow.getHandle(id);
+  let latest = await findDelivery(client, tenantId, id);
   if (latest.status.name === 'RUNNING') {
-    await handle.signal('retryNow');
-    return 'signaled';
+    try {
+      await client.workflow.getHandle(id, latest.runId).signal('retryNow');
+      return 'signaled';
+    } catch (err) {
+      // It finished between the describe and the signal: re-send it, numbered after its final attempts.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      latest = await findDelivery(client, tenantId, id);
+    }
   }
   const history = await client.workflow.getHandle(id, latest.runId).fetchHistory();
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;

@@ -66,6 +66,8 @@ export interface AttemptRequest {
   body?: string;
   /** Classic: action and data (already encrypted when the organization has a key). */
   classic?: { action: ClassicAction; data: Record<string, unknown> | string };
+  /** A user asked for this attempt (retry now, re-send, recover); echoed in the result the log reads. */
+  manual?: boolean;
 }
 
 export interface AttemptResult {
@@ -90,7 +92,7 @@ export interface DeliveryResult {
   attempts: AttemptResult[];
 }
 
-/** The delivery log is one visibility query over these. Registered by the launcher (scripts/temporal-setup.ts). */
+/** The delivery log is one visibility query over these. Registered by scripts/local-services.ts ensureNamespaceSetup (npm start, npm test, npm run migrate). */
 export const searchAttributes = {
   tenantId: defineSearchAttributeKey('AnvilTenantId', SearchAttributeType.KEYWORD),
   endpointId: defineSearchAttributeKey('AnvilEndpointId', SearchAttributeType.KEYWORD),

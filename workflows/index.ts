@@ -165,7 +165,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     retryRequested = false;
     const result = await postAttempt.executeWithOptions(
       { startToCloseTimeout: '30s', summary: `attempt ${number}${manual ? ' (manual)' : ''}` },
-      [{ deliveryId: input.deliveryId, tenantId: input.tenantId, eventId: input.eventId, attempt: number, target: input.target, body, classic }],
+      [{ deliveryId: input.deliveryId, tenantId: input.tenantId, eventId: input.eventId, attempt: number, target: input.target, body, classic, ...(manual ? { manual } : {}) }],
     );
     if (result.canceled) {
       cancelReason = result.error ?? 'target removed';

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
 import { DELIVERY_STATUSES } from '../../domain/delivery';
@@ -16,6 +17,30 @@ const listSchema = z.object({
   tenant_id: z.string().optional(),
 });
 
+const invalidCursor = () =>
+  new ApiError(400, 'validation_error', 'invalid cursor', [{ path: 'cursor', message: 'not a cursor this API returned for this query' }]);
+
+// A cursor is Temporal's visibility page token plus a check over the token and the query it pages: the
+// server answers a token it did not issue with an internal error, so a made-up or reused cursor must be
+// refused here as a 400. The check is not a secret: the query itself always carries the tenant.
+const cursorCheck = (token: Buffer, scope: string) =>
+  createHash('sha256').update(scope).update('\0').update(token).digest().subarray(0, 12).toString('base64url');
+
+function sealCursor(token: Buffer, scope: string): string {
+  return `${token.toString('base64url')}.${cursorCheck(token, scope)}`;
+}
+
+function openCursor(cursor: string, scope: string): Buffer {
+  const [encoded, check, extra] = cursor.split('.');
+  if (!encoded || !check || extra !== undefined) throw invalidCursor();
+  const token = Buffer.from(encoded, 'base64url');
+  if (token.length === 0 || token.toString('base64url') !== encoded) throw invalidCursor();
+  const want = Buffer.from(cursorCheck(token, scope));
+  const got = Buffer.from(check);
+  if (got.length !== want.length || !timingSafeEqual(got, want)) throw invalidCursor();
+  return token;
+}
+
 export function deliveriesRouter(deps: RouteDeps) {
   const { store, temporal } = deps;
   const router = Router();
@@ -23,23 +48,14 @@ export function deliveriesRouter(deps: RouteDeps) {
   router.get('/deliveries', async (req, res) => {
     const q = parseWith(listSchema, req.query, 'query');
     const tenant = await tenantOf(req, store);
-    let token: Buffer | null = null;
-    if (q.cursor) {
-      token = Buffer.from(q.cursor, 'base64url');
-      if (token.length === 0) throw new ApiError(400, 'validation_error', 'invalid cursor', [{ path: 'cursor', message: 'not a cursor this API returned' }]);
-    }
-    const page = await listDeliveries(
-      temporal,
-      { tenantId: tenant.id, endpointId: q.endpoint_id, eventId: q.event_id, eventType: q.event_type, status: q.status },
-      q.limit,
-      token,
-    ).catch((err: unknown) => {
-      if ((err as { code?: number }).code === 3 && q.cursor) {
-        throw new ApiError(400, 'validation_error', 'invalid cursor', [{ path: 'cursor', message: 'not a cursor this API returned' }]);
-      }
+    const filter = { tenantId: tenant.id, endpointId: q.endpoint_id, eventId: q.event_id, eventType: q.event_type, status: q.status };
+    const scope = JSON.stringify(filter);
+    const token = q.cursor ? openCursor(q.cursor, scope) : null;
+    const page = await listDeliveries(temporal, filter, q.limit, token).catch((err: unknown) => {
+      if ((err as { code?: number }).code === 3 && q.cursor) throw invalidCursor();
       throw err;
     });
-    res.json({ data: page.data, next_cursor: page.nextPageToken ? page.nextPageToken.toString('base64url') : null });
+    res.json({ data: page.data, next_cursor: page.nextPageToken ? sealCursor(page.nextPageToken, scope) : null });
   });
 
   router.get('/deliveries/:id', async (req, res) => {

@@ -1,0 +1,220 @@
+// Re-records test/histories/*.json, the stored histories the replay test (test/workflow/replay.test.ts)
+// holds today's workflow code to: every path a delivery takes, produced by the real stack (API, worker,
+// workflow code, activities, loopback receivers) against a Temporal dev server, with short retry policies
+// so it finishes in seconds. Each file is the JSON `temporal workflow show -o json` writes.
+//
+//   npx tsx scripts/record-histories.ts [out dir]      (default test/histories)
+//
+// It starts its own in-memory dev server (TEMPORAL_CLI, else .venv/bin/temporal) and throwaway embedded
+// PostgreSQL, unless TEMPORAL_ADDRESS and DATABASE_URL are both set (e.g. under `npm test`'s services).
+// Re-record after an intended, versioned workflow change; never to make a failing replay pass.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { createDb, migrate } from '../domain/db';
+import type { RetryPolicy } from '../domain/policies';
+import { startReceiver, type Receiver, type Responder } from '../test/support/receiver';
+import { call, createTenant, eventually, startStack, type Stack } from '../test/support/stack';
+import { ensureNamespaceSetup, freePort, startEmbeddedPostgres, startTemporalDevServer } from './local-services';
+
+const ROOT = path.resolve(__dirname, '..');
+const log = (line: string) => console.log(`[record] ${line}`);
+type Tenant = { id: string; key: string };
+
+// The real policy shapes (exponential with jitter; fixed classic delays), shortened.
+const fastPolicies: { standard: RetryPolicy; classic: RetryPolicy } = {
+  standard: { name: 'record-standard', initial: 200, coefficient: 2, attempts: 3, maxSpan: 60_000, jitter: 0.1 },
+  classic: { name: 'record-classic', delays: [200, 400, 600, 800] },
+};
+// A delivery that waits an hour for its next attempt, for retry-now and cancel to interrupt the timer.
+const hourlyPolicies: { standard: RetryPolicy; classic: RetryPolicy } = {
+  standard: { name: 'record-hourly', delays: [3_600_000, 3_600_000] },
+  classic: fastPolicies.classic,
+};
+
+/** Starts a dev server and PostgreSQL unless the environment names them; sets the env startStack reads. */
+async function services(scratch: string): Promise<() => Promise<void>> {
+  if (process.env.TEMPORAL_ADDRESS && process.env.DATABASE_URL) return async () => {};
+  const cli = process.env.TEMPORAL_CLI ?? path.join(ROOT, '.venv', 'bin', 'temporal');
+  if (!existsSync(cli)) throw new Error(`no Temporal CLI at ${cli}: set TEMPORAL_CLI, or run \`npm test\` once to install it`);
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => log(`cleanup: ${(err as Error).message}`));
+  };
+  try {
+    const server = await startTemporalDevServer({ cli, dbFile: null, port: await freePort(), uiPort: null, log });
+    cleanups.push(() => server.stop());
+    await ensureNamespaceSetup(server.address, 'default', 30, log);
+    const pg = await startEmbeddedPostgres({ dir: path.join(scratch, 'pg'), port: await freePort(), database: 'anvil_record', log: () => {} });
+    cleanups.push(() => pg.stop());
+    const db = createDb(pg.url, 1);
+    await migrate(db);
+    await db.end();
+    process.env.TEMPORAL_ADDRESS = server.address;
+    process.env.DATABASE_URL = pg.url;
+    return cleanup;
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+class Recorder {
+  readonly receivers: Receiver[] = [];
+  readonly written: string[] = [];
+  constructor(readonly outDir: string) {}
+
+  async receiver(respond: Responder): Promise<Receiver> {
+    const r = await startReceiver(respond);
+    this.receivers.push(r);
+    return r;
+  }
+
+  /** Writes one closed run's history, exactly as `temporal workflow show -o json` would. */
+  async save(stack: Stack, name: string, workflowId: string, runId?: string): Promise<void> {
+    const handle = stack.client.workflow.getHandle(workflowId, runId);
+    const closed = await eventually(
+      async () => {
+        const d = await handle.describe();
+        return d.status.name !== 'RUNNING' ? d : undefined;
+      },
+      20_000,
+      `${workflowId} to close`,
+    );
+    const history = await handle.fetchHistory();
+    writeFileSync(path.join(this.outDir, `${name}.json`), `${historyToJSON(history)}\n`);
+    this.written.push(name);
+    log(`${name}.json: ${closed.type} ${workflowId} (${history.events?.length ?? 0} events, ${closed.status.name})`);
+  }
+
+  async close() {
+    await Promise.all(this.receivers.map((r) => r.close()));
+  }
+}
+
+async function endpoint(stack: Stack, tenant: Tenant, url: string): Promise<string> {
+  const res = await call(stack, 'POST', '/v1/endpoints', tenant.key, { url, events: ['lead.created'] });
+  if (res.status !== 201) throw new Error(`creating an endpoint: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id as string;
+}
+
+async function publish(stack: Stack, tenant: Tenant): Promise<string> {
+  const res = await call(stack, 'POST', '/v1/events', tenant.key, { type: 'lead.created', data: { lead_id: 'lead_replay', score: 42 } });
+  if (res.status !== 202) throw new Error(`publishing: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id as string;
+}
+
+/** Waits for the delivery log to show `status` (and `attempts`, when given). */
+async function until(stack: Stack, tenant: Tenant, id: string, status: string, attempts?: number) {
+  return eventually(
+    async () => {
+      const res = await call(stack, 'GET', `/v1/deliveries/${id}`, tenant.key);
+      const ok = res.status === 200 && res.body.status === status && (attempts === undefined || res.body.attempts.length === attempts);
+      return ok ? (res.body as { next_attempt_at: string | null; attempts: unknown[] }) : undefined;
+    },
+    30_000,
+    `${id} to be ${status}${attempts === undefined ? '' : ` after ${attempts} attempt(s)`}`,
+  );
+}
+
+/** Fan-out to three endpoints: first try, retried then success, exhausted. */
+async function recordFanOut(rec: Recorder, stack: Stack) {
+  const tenant = await createTenant(stack, 'enterprise');
+  const ok = await rec.receiver(() => ({ status: 200, body: 'ok' }));
+  const flaky = await rec.receiver((_r, i) => (i === 0 ? { status: 500, body: 'try again' } : { status: 200, body: 'ok' }));
+  const down = await rec.receiver(() => ({ status: 503, body: 'down' }));
+  const [epOk, epFlaky, epDown] = [await endpoint(stack, tenant, ok.url), await endpoint(stack, tenant, flaky.url), await endpoint(stack, tenant, down.url)];
+  const event = await publish(stack, tenant);
+  await until(stack, tenant, `${event}:${epOk}`, 'succeeded', 1);
+  await until(stack, tenant, `${event}:${epFlaky}`, 'succeeded', 2);
+  await until(stack, tenant, `${event}:${epDown}`, 'failed', policyAttemptsOf(fastPolicies.standard));
+  await rec.save(stack, 'event-fan-out', event);
+  await rec.save(stack, 'delivery-success-first-try', `${event}:${epOk}`);
+  await rec.save(stack, 'delivery-retried-then-success', `${event}:${epFlaky}`);
+  await rec.save(stack, 'delivery-exhausted', `${event}:${epDown}`);
+}
+
+const policyAttemptsOf = (p: RetryPolicy) => ('delays' in p ? p.delays.length + 1 : p.attempts);
+
+/** Classic action with an RSA key: data encrypted once (prepareClassicData), first attempt fails. */
+async function recordClassicEncrypted(rec: Recorder, stack: Stack) {
+  const tenant = await createTenant(stack);
+  const hook = await rec.receiver((_r, i) => (i === 0 ? { status: 500, body: 'not yet' } : { status: 204 }));
+  const keypair = await call(stack, 'POST', '/v1/webhook-settings/keypair', tenant.key);
+  if (keypair.status !== 201) throw new Error(`keypair: ${keypair.status}`);
+  const settings = await call(stack, 'PUT', '/v1/webhook-settings', tenant.key, { enabled: true, url: hook.url });
+  if (settings.status !== 200) throw new Error(`webhook settings: ${settings.status}`);
+  const action = await call(stack, 'POST', '/v1/actions', tenant.key, { action: 'weldComplete', data: { weld: 'weld_replay' } });
+  if (action.status !== 202) throw new Error(`action: ${action.status}`);
+  const id = `${action.body.id}:classic`;
+  await until(stack, tenant, id, 'succeeded', 2);
+  const sent = JSON.parse(hook.requests[0]!.rawBody) as { data: unknown };
+  if (typeof sent.data !== 'string' || sent.data.split(':').length !== 3) throw new Error('classic data was not encrypted');
+  await rec.save(stack, 'event-classic', action.body.id);
+  await rec.save(stack, 'delivery-classic-encrypted', id);
+}
+
+/** Waiting an hour, retry-now (signal: a manual attempt in the same run); then a re-send (a new run). */
+async function recordRetryNow(rec: Recorder, stack: Stack) {
+  const tenant = await createTenant(stack);
+  const hook = await rec.receiver((_r, i) => (i === 0 ? { status: 500, body: 'not yet' } : { status: 200, body: 'ok' }));
+  const ep = await endpoint(stack, tenant, hook.url);
+  const id = `${await publish(stack, tenant)}:${ep}`;
+  await until(stack, tenant, id, 'retrying', 1);
+  const retry = await call(stack, 'POST', `/v1/deliveries/${id}/retry`, tenant.key);
+  if (retry.status !== 202) throw new Error(`retry: ${retry.status}`);
+  await until(stack, tenant, id, 'succeeded', 2);
+  const firstRun = (await stack.client.workflow.getHandle(id).describe()).runId;
+  const resend = await call(stack, 'POST', `/v1/deliveries/${id}/retry`, tenant.key);
+  if (resend.status !== 202) throw new Error(`re-send: ${resend.status}`);
+  await until(stack, tenant, id, 'succeeded', 3);
+  const secondRun = (await stack.client.workflow.getHandle(id).describe()).runId;
+  if (secondRun === firstRun) throw new Error('the re-send did not start a new run');
+  await rec.save(stack, 'delivery-retry-now', id, firstRun);
+  await rec.save(stack, 'delivery-resent', id, secondRun);
+}
+
+/** Waiting an hour, the endpoint is deleted: the cancel signal ends the wait. */
+async function recordCanceled(rec: Recorder, stack: Stack) {
+  const tenant = await createTenant(stack);
+  const hook = await rec.receiver(() => ({ status: 503, body: 'down' }));
+  const ep = await endpoint(stack, tenant, hook.url);
+  const id = `${await publish(stack, tenant)}:${ep}`;
+  await until(stack, tenant, id, 'retrying', 1);
+  const del = await call(stack, 'DELETE', `/v1/endpoints/${ep}`, tenant.key);
+  if (del.status !== 204) throw new Error(`delete: ${del.status}`);
+  await until(stack, tenant, id, 'canceled', 1);
+  await rec.save(stack, 'delivery-canceled', id);
+}
+
+async function main() {
+  const outDir = path.resolve(process.argv[2] ?? path.join(ROOT, 'test', 'histories'));
+  const scratch = path.join(ROOT, '.tmp', `record-${process.pid}`);
+  mkdirSync(scratch, { recursive: true });
+  mkdirSync(outDir, { recursive: true });
+  process.env.ANVIL_TEST_WORKFLOW_BUNDLE = ''; // bundle today's workflows/ source, never a stale bundle
+  const stopServices = await services(scratch);
+  const rec = new Recorder(outDir);
+  const stacks: Stack[] = [];
+  try {
+    const fast = await startStack({ policies: fastPolicies });
+    stacks.push(fast);
+    const hourly = await startStack({ policies: hourlyPolicies });
+    stacks.push(hourly);
+    await Promise.all([recordFanOut(rec, fast), recordClassicEncrypted(rec, fast), recordRetryNow(rec, hourly), recordCanceled(rec, hourly)]);
+    log(`wrote ${rec.written.length} histories to ${path.relative(ROOT, outDir) || outDir}`);
+  } finally {
+    await rec.close();
+    for (const s of stacks) await s.close();
+    await stopServices();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`[record] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);
