@@ -5,7 +5,7 @@
 //   retry timers and prints the worker's RSS and the publish rate per batch while they pile up.
 // Knobs: BENCH_EVENTS (default 400), BENCH_CONCURRENCY (16), BENCH_TIMERS (10000; 0 skips).
 import { fork, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -91,6 +91,33 @@ async function paced<T>(items: T[], perSecond: number, fn: (item: T, i: number) 
   await Promise.all(inFlight);
 }
 
+/** CPU seconds (user + system) of a process and all its descendants, from /proc. */
+function cpuSeconds(rootPid: number, withDescendants = true): number {
+  const ticks = 100; // USER_HZ on Linux
+  const children = new Map<number, number[]>();
+  const stats = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ppid = Number(fields[1]);
+      stats.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / ticks);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  let total = 0;
+  const stack = [rootPid];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    total += stats.get(pid) ?? 0;
+    if (withDescendants) stack.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
 function rssMb(child: ChildProcess): number {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
@@ -119,6 +146,7 @@ async function waitFor(check: () => boolean, timeoutMs: number, what: string) {
 }
 
 interface Figures {
+  cpuMsPerDelivery?: string;
   name: string;
   deliveries: number;
   perSecond: number;
@@ -128,7 +156,7 @@ interface Figures {
 }
 
 function row(f: Figures) {
-  return `${f.name.padEnd(22)} ${String(f.deliveries).padStart(6)} ${f.perSecond.toFixed(1).padStart(10)} ${f.p50.toFixed(0).padStart(8)} ${f.p99.toFixed(0).padStart(8)} ${f.historyPerDelivery.toFixed(1).padStart(10)}`;
+  return `${f.name.padEnd(22)} ${String(f.deliveries).padStart(6)} ${f.perSecond.toFixed(1).padStart(10)} ${f.p50.toFixed(0).padStart(8)} ${f.p99.toFixed(0).padStart(8)} ${f.historyPerDelivery.toFixed(1).padStart(10)}   ${f.cpuMsPerDelivery ?? ''}`;
 }
 
 async function historyLength(client: Client, workflowId: string): Promise<number> {
@@ -281,14 +309,33 @@ async function main() {
     await runBaseline(30, 'warm');
     await runAnvil(30, 1, 'warm-up');
     // Throughput: a burst of N, everything saturated. Latency: paced publishing at a rate both sustain.
-    const burstBase = await runBaseline(N, 'base');
-    const burstOne = await runAnvil(N, 1, 'anvil fan-out 1');
-    const burstTen = await runAnvil(Math.max(10, Math.round(N / 10)), 10, 'anvil fan-out 10');
+    // CPU per delivery by component: where a delivery's cost goes (the machine has 2 cores to share).
+    const parts = {
+      temporal: temporalServer.process.pid!,
+      worker: 0,
+      postgres: pgServer.pid ?? 0,
+      'api+publisher': process.pid,
+    };
+    const measured = async (run: () => Promise<Figures>, worker: ChildProcess): Promise<Figures> => {
+      const pids = { ...parts, worker: worker.pid! };
+      // The bench process forks the workers and servers: count it alone.
+      const cpu = (k: string, pid: number) => (pid ? cpuSeconds(pid, pid !== process.pid) : 0);
+      const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpu(k, pid)]));
+      const figures = await run();
+      const after = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpu(k, pid)]));
+      figures.cpuMsPerDelivery = Object.keys(pids)
+        .map((k) => `${k} ${(((after[k]! - before[k]!) * 1000) / figures.deliveries).toFixed(1)}`)
+        .join(', ');
+      return figures;
+    };
+    const burstBase = await measured(() => runBaseline(N, 'base'), baselineWorker);
+    const burstOne = await measured(() => runAnvil(N, 1, 'anvil fan-out 1'), anvilWorker);
+    const burstTen = await measured(() => runAnvil(Math.max(10, Math.round(N / 10)), 10, 'anvil fan-out 10'), anvilWorker);
     const rate = Math.max(1, Math.round(Math.min(burstBase.perSecond, burstOne.perSecond) * 0.5));
     const LAT = Math.min(N, rate * 20);
     const pacedBase = await runBaseline(LAT, 'pace', rate);
     const pacedOne = await runAnvil(LAT, 1, 'anvil fan-out 1', rate);
-    const header = 'scenario                 deliv.   deliv./s  p50 (ms) p99 (ms) hist./deliv.';
+    const header = 'scenario                 deliv.   deliv./s  p50 (ms) p99 (ms) hist./deliv.   CPU ms per delivery';
     console.log(`\nburst of ${N} events (throughput)\n${header}`);
     for (const r of [burstBase, burstOne, burstTen]) console.log(row(r));
     console.log(`\npaced at ${rate} events/s, ${LAT} events (latency)\n${header}`);

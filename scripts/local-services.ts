@@ -71,6 +71,9 @@ export async function startTemporalDevServer(opts: {
     );
   }
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'error'];
+  // One partition per task queue: with a handful of pollers, a task written to a partition nobody polls
+  // waits to be forwarded, which adds tens of milliseconds to every workflow and activity task.
+  args.push('--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1', '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1');
   if (opts.dbFile) {
     mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
@@ -166,6 +169,8 @@ async function connectWithRetry(address: string, timeoutMs: number): Promise<Con
 
 export interface LocalPostgres {
   url: string;
+  /** The postmaster's pid (its backends are its children). */
+  pid: number | null;
   stop(): Promise<void>;
 }
 
@@ -212,8 +217,10 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
   } finally {
     await admin.end();
   }
+  const postmaster = Number(readFileSync(path.join(opts.dir, 'postmaster.pid'), 'utf8').split('\n')[0]) || null;
   return {
     url: `postgres://${user}:${password}@127.0.0.1:${opts.port}/${opts.database}`,
+    pid: postmaster,
     stop: () => server.stop(),
   };
 }

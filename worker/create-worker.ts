@@ -33,6 +33,10 @@ export async function createWorker({ config, connection, store, workflowBundlePa
     maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
     maxConcurrentActivityTaskExecutions: config.workerMaxActivities,
     maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
+    // Every event and every delivery begins with a task on the shared (non-sticky) queue; the default
+    // ratio leaves 2 of 10 pollers there, and the first task of a workflow then waits for a poller.
+    maxConcurrentWorkflowTaskPolls: Math.min(20, config.workerMaxWorkflowTasks),
+    nonStickyToStickyPollRatio: 0.5,
     // Workflows waiting on long retry timers need no cache; evicted ones replay when their timer fires.
     maxCachedWorkflows: config.workerMaxCachedWorkflows,
   });
