@@ -1,9 +1,13 @@
 // All I/O of a delivery: resolving targets, preparing the classic body, signing and POSTing one attempt.
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
+import { deliveryStartOptions } from '../domain/delivery-start';
 import { CLASSIC_TARGET_ID, deliveryIdFor } from '../domain/delivery';
 import type {
   AttemptRequest,
   AttemptResult,
+  DeliveryWorkflowInput,
   EventWorkflowInput,
   PreparedClassicData,
   ResolvedTarget,
@@ -18,6 +22,10 @@ import { EndpointBusyError, type DeliveryClient } from './http-client';
 export interface ActivityDeps {
   store: Store;
   http: DeliveryClient;
+  /** Starts delivery workflows; on the worker's own NativeConnection, so starts can be eager. */
+  temporal?: Client;
+  /** Request eager start: the delivery's first workflow task comes back with the start, to this worker. */
+  eagerStart?: boolean;
   /** Unix seconds for the signature timestamp (a test may pin it). */
   nowSeconds?: () => number;
 }
@@ -30,7 +38,10 @@ export interface ActivityDeps {
 export const RESOLVED_ENDPOINT_TTL_MS = 2000;
 const RESOLVED_ENDPOINT_CACHE_MAX = 10_000;
 
-export function createActivities({ store, http, nowSeconds = () => Math.floor(Date.now() / 1000) }: ActivityDeps) {
+/** Deliveries started at once by one startDeliveries execution. */
+const START_CONCURRENCY = 20;
+
+export function createActivities({ store, http, temporal, eagerStart = false, nowSeconds = () => Math.floor(Date.now() / 1000) }: ActivityDeps) {
   const resolved = new Map<string, { endpoint: EndpointForDelivery; until: number }>();
   const remember = (id: string, endpoint: EndpointForDelivery) => {
     if (resolved.size >= RESOLVED_ENDPOINT_CACHE_MAX) resolved.clear();
@@ -70,6 +81,33 @@ export function createActivities({ store, http, nowSeconds = () => Math.floor(Da
       if (objectUrl) return [{ deliveryId, target: { type: 'classic', url: objectUrl, source: 'object' } }];
       if (settings.url) return [{ deliveryId, target: { type: 'classic', url: settings.url, source: 'static' } }];
       return [];
+    },
+
+    /**
+     * Starts one deliveryWorkflow per target. Idempotent: a delivery that already exists (this execution
+     * retried, or the event workflow's task replayed) is left as it is, never started twice.
+     */
+    async startDeliveries(input: { deliveries: DeliveryWorkflowInput[] }): Promise<{ started: number }> {
+      if (!temporal) throw ApplicationFailure.nonRetryable('startDeliveries needs a Temporal client');
+      const { taskQueue } = Context.current().info;
+      let started = 0;
+      for (let i = 0; i < input.deliveries.length; i += START_CONCURRENCY) {
+        await Promise.all(
+          input.deliveries.slice(i, i + START_CONCURRENCY).map(async (delivery) => {
+            try {
+              await temporal.workflow.start('deliveryWorkflow', {
+                ...deliveryStartOptions(delivery, taskQueue),
+                workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+                requestEagerStart: eagerStart,
+              });
+              started++;
+            } catch (err) {
+              if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+            }
+          }),
+        );
+      }
+      return { started };
     },
 
     /** Encrypts classic data once per delivery when the organization has a public key. */

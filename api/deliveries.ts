@@ -12,6 +12,7 @@ import {
   type DeliveryStatus,
   type DeliveryWorkflowInput,
 } from '../domain/delivery';
+import { deliveryStartOptions } from '../domain/delivery-start';
 import { recoverSchema } from '../domain/schemas';
 import type { RouteDeps } from './app';
 import { ApiError, notFound, parseWith } from './errors';
@@ -239,23 +240,10 @@ export async function retryDelivery(
   if (!payload) throw new ApiError(409, 'not_resendable', `delivery ${id} has no recorded input`);
   const input = client.options.loadedDataConverter.payloadConverter.fromPayload(payload) as DeliveryWorkflowInput;
   const previousAttempts = latest.typedSearchAttributes.get(sa.attempts) ?? 0;
-  const t = latest.typedSearchAttributes;
   try {
     await client.workflow.start('deliveryWorkflow', {
-      taskQueue,
-      workflowId: id,
-      args: [{ ...input, manual: { previousAttempts } } satisfies DeliveryWorkflowInput],
+      ...deliveryStartOptions({ ...input, manual: { previousAttempts } }, taskQueue, { manual: true }),
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      typedSearchAttributes: [
-        { key: sa.tenantId, value: tenantId },
-        { key: sa.endpointId, value: t.get(sa.endpointId) ?? '' },
-        { key: sa.eventId, value: input.eventId },
-        { key: sa.eventType, value: input.eventType },
-        { key: sa.status, value: 'pending' },
-        { key: sa.attempts, value: previousAttempts },
-      ],
-      memo: { ...(latest.memo ?? {}), manual: true },
-      staticSummary: `manual re-send of ${id}`,
     });
   } catch (err) {
     // Two retries at once: the other one started the re-send.

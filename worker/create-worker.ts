@@ -1,4 +1,5 @@
 // Worker wiring: workflows (prebuilt bundle when given), activities with their shared HTTP client.
+import { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createDeliveryClient, type DeliveryClient } from '../activities/http-client';
@@ -29,7 +30,13 @@ export async function createWorker({ config, connection, store, workflowBundlePa
     ...(workflowBundlePath
       ? { workflowBundle: { codePath: workflowBundlePath } }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ store, http: client }),
+    // The client shares the worker's NativeConnection, which makes eager workflow start possible.
+    activities: createActivities({
+      store,
+      http: client,
+      temporal: new Client({ connection, namespace: config.temporalNamespace }),
+      eagerStart: true,
+    }),
     maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
     maxConcurrentActivityTaskExecutions: config.workerMaxActivities,
     maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,

@@ -7,16 +7,13 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
-  ParentClosePolicy,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
-  startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import {
-  CLASSIC_TARGET_ID,
   searchAttributes as sa,
   type AttemptRequest,
   type AttemptResult,
@@ -34,7 +31,7 @@ type Activities = ReturnType<typeof createActivities>;
 // three activity events and no extra task-queue round trip. Each attempt is still its own execution:
 // postAttempt returns every HTTP outcome as data and throws only when nothing was sent (endpoint busy,
 // database unreachable), so the retries below never repeat a request the receiver saw.
-const { resolveTargets, prepareClassicData } = proxyLocalActivities<Activities>({
+const { resolveTargets, prepareClassicData, startDeliveries } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
@@ -57,46 +54,21 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<{ delive
   const eventId = input.kind === 'event' ? input.envelope.id : input.action.id;
   const tenantId = input.kind === 'event' ? input.envelope.tenant_id : input.action.tenant_id;
   const eventType = input.kind === 'event' ? input.envelope.type : input.action.action;
-  await Promise.all(
-    targets.map(({ deliveryId, target }) => {
-      const endpointId = target.type === 'endpoint' ? target.endpointId : CLASSIC_TARGET_ID;
-      const child: DeliveryWorkflowInput = {
-        deliveryId,
-        eventId,
-        tenantId,
-        eventType,
-        target,
-        policy: input.policy,
-        payload:
-          input.kind === 'event'
-            ? { kind: 'event', envelope: input.envelope }
-            : { kind: 'classic', action: input.action.action, data: input.action.data },
-      };
-      return startChild(deliveryWorkflow, {
-        workflowId: deliveryId,
-        args: [child],
-        // Deliveries outlive the fan-out: the event workflow completes as soon as they have started.
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: [
-          { key: sa.tenantId, value: tenantId },
-          { key: sa.endpointId, value: endpointId },
-          { key: sa.eventId, value: eventId },
-          { key: sa.eventType, value: eventType },
-          { key: sa.status, value: 'pending' },
-          { key: sa.attempts, value: 0 },
-        ],
-        memo: {
-          tenant_id: tenantId,
-          event_id: eventId,
-          endpoint_id: endpointId,
-          event_type: eventType,
-          policy: input.policy.name,
-          ...(target.type === 'classic' ? { url: target.url, url_source: target.source } : {}),
-        },
-        staticSummary: `${eventType} → ${target.type === 'endpoint' ? target.endpointId : target.url}`,
-      });
-    }),
-  );
+  const deliveries: DeliveryWorkflowInput[] = targets.map(({ deliveryId, target }) => ({
+    deliveryId,
+    eventId,
+    tenantId,
+    eventType,
+    target,
+    policy: input.policy,
+    payload:
+      input.kind === 'event'
+        ? { kind: 'event', envelope: input.envelope }
+        : { kind: 'classic', action: input.action.action, data: input.action.data },
+  }));
+  // One local activity starts every delivery (idempotently: ids are deterministic) and retries until
+  // all are acknowledged; the event workflow completes in this same task. See README, architecture.
+  if (deliveries.length > 0) await startDeliveries({ deliveries });
   return { deliveries: targets.map((t) => t.deliveryId) };
 }
 

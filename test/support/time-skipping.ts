@@ -83,7 +83,7 @@ export async function startTimeSkipping(): Promise<TimeSkipping> {
       namespace: env.namespace ?? 'default',
       taskQueue,
       workflowBundle: { codePath: requireEnv('ANVIL_TEST_WORKFLOW_BUNDLE') },
-      activities: createActivities({ store, http }),
+      activities: createActivities({ store, http, temporal: env.client }),
     });
     running = worker.run();
     return { env, store, db, taskQueue, close };
@@ -119,15 +119,6 @@ export async function recordedAttempts(env: TestWorkflowEnvironment, handle: Wor
 export async function historyEventTypes(handle: WorkflowHandle): Promise<string[]> {
   const history = await handle.fetchHistory();
   return (history.events ?? []).map((e) => EventType[e.eventType ?? 0] ?? String(e.eventType)).map((n) => n.replace(/^EVENT_TYPE_/, ''));
-}
-
-/** The workflow ids of the children a run started. */
-export async function startedChildren(handle: WorkflowHandle): Promise<string[]> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? []).flatMap((e) => {
-    const id = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
-    return id ? [id] : [];
-  });
 }
 
 function timestampMs(ts: google.protobuf.ITimestamp | null | undefined): number {
