@@ -3,7 +3,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import { deliveryStartOptions } from '../domain/delivery-start';
-import { CLASSIC_TARGET_ID, deliveryIdFor } from '../domain/delivery';
+import { CLASSIC_TARGET_ID, deliveryIdFor, deliveryInputs } from '../domain/delivery';
 import type {
   AttemptRequest,
   AttemptResult,
@@ -55,7 +55,14 @@ export function createActivities({ store, http, temporal, eagerStart = false, no
     }
     return store.endpointForDelivery(id);
   };
-  return {
+  const activities = {
+    /** The event workflow's one step: resolve the targets, then start one delivery per target. */
+    async fanOut(input: EventWorkflowInput): Promise<{ deliveries: string[] }> {
+      const targets = await activities.resolveTargets(input);
+      if (targets.length > 0) await activities.startDeliveries({ deliveries: deliveryInputs(input, targets) });
+      return { deliveries: targets.map((t) => t.deliveryId) };
+    },
+
     /** Events API: subscribed, enabled endpoints whose filter matches; classic: object URL, else static URL. */
     async resolveTargets(input: EventWorkflowInput): Promise<ResolvedTarget[]> {
       if (input.kind === 'event') {
@@ -169,6 +176,7 @@ export function createActivities({ store, http, temporal, eagerStart = false, no
       }
     },
   };
+  return activities;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -23,6 +23,7 @@ import {
   freePort,
   startEmbeddedPostgres,
   startTemporalDevServer,
+  stopProcess,
 } from '../scripts/local-services';
 
 const N = Number(process.env.BENCH_EVENTS ?? 400);
@@ -127,7 +128,7 @@ async function startWorkerProcess(kind: 'anvil' | 'baseline', env: NodeJS.Proces
   const child = fork(path.join(__dirname, 'worker-process.ts'), [kind], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE_WORKER && kind === 'anvil' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_WORKER}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   await new Promise<void>((resolve, reject) => {
@@ -208,7 +209,7 @@ async function main() {
 
     // --- baseline ------------------------------------------------------------------------------
     const baselineWorker = await startWorkerProcess('baseline', { ...workerEnv, TEMPORAL_TASK_QUEUE: 'bench-baseline' });
-    cleanups.push(() => void baselineWorker.kill('SIGKILL'));
+    cleanups.push(() => stopProcess(baselineWorker, 15_000));
     const body = (id: string) => JSON.stringify({ id, type: 'lead.created', created: new Date().toISOString(), tenant_id: 'tnt_bench', data: { name: 'Zoë', score: 80 }, api_version: '2026-01-01' });
     async function runBaseline(count: number, tag: string, rate?: number): Promise<Figures> {
       const ids = Array.from({ length: count }, (_, i) => `evt_${tag}${String(i).padStart(8, '0')}`);
@@ -236,7 +237,7 @@ async function main() {
 
     // --- anvil ---------------------------------------------------------------------------------
     const anvilWorker = await startWorkerProcess('anvil', { ...workerEnv, TEMPORAL_TASK_QUEUE: 'bench-anvil' });
-    cleanups.push(() => void anvilWorker.kill('SIGKILL'));
+    cleanups.push(() => stopProcess(anvilWorker, 15_000));
     let peakRss = 0;
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, rssMb(anvilWorker));

@@ -104,6 +104,25 @@ export const searchAttributes = {
   nextAttemptAt: defineSearchAttributeKey('AnvilNextAttemptAt', SearchAttributeType.DATETIME),
 } as const;
 
+/** The input of each target's delivery workflow. */
+export function deliveryInputs(event: EventWorkflowInput, targets: ResolvedTarget[]): DeliveryWorkflowInput[] {
+  const eventId = event.kind === 'event' ? event.envelope.id : event.action.id;
+  const tenantId = event.kind === 'event' ? event.envelope.tenant_id : event.action.tenant_id;
+  const eventType = event.kind === 'event' ? event.envelope.type : event.action.action;
+  return targets.map(({ deliveryId, target }) => ({
+    deliveryId,
+    eventId,
+    tenantId,
+    eventType,
+    target,
+    policy: event.policy,
+    payload:
+      event.kind === 'event'
+        ? { kind: 'event', envelope: event.envelope }
+        : { kind: 'classic', action: event.action.action, data: event.action.data },
+  }));
+}
+
 /** The endpoint id a classic delivery is listed under. */
 export const CLASSIC_TARGET_ID = 'classic';
 

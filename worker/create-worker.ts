@@ -23,6 +23,9 @@ export async function createWorker({ config, connection, store, workflowBundlePa
       allowInsecureTargets: config.allowInsecureTargets,
       maxInFlightPerOrigin: config.maxInFlightPerEndpoint,
     });
+  // tsx turns source maps on; the workflow sandbox captures stack traces on hot paths, and with source
+  // maps on every capture maps its frames. Workflow code is a webpack bundle: the maps buy little here.
+  process.setSourceMapsEnabled(false);
   const worker = await Worker.create({
     connection,
     namespace: config.temporalNamespace,
