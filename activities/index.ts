@@ -170,8 +170,11 @@ export function createActivities({ store, http, temporal, eagerStart = false, no
           ...(req.manual ? { manual: true } : {}),
         };
       } catch (err) {
-        // Nothing was sent: throwing lets the local-activity retry try again later without using an attempt.
-        if (err instanceof EndpointBusyError) throw ApplicationFailure.retryable(err.message, 'EndpointBusy');
+        // Nothing was sent. The workflow waits on a durable timer and makes the same attempt again; a
+        // local-activity retry would hold the workflow task open (and the workflow in memory) meanwhile.
+        if (err instanceof EndpointBusyError) {
+          return { attempt: req.attempt, at, ok: false, statusCode: null, durationMs: 0, error: err.message, responseExcerpt: null, busy: true };
+        }
         throw err;
       }
     },

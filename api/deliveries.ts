@@ -167,7 +167,7 @@ async function attemptsOfRun(client: Client, workflowId: string, runId: string):
     const meta = decode(marker.details?.data?.payloads?.[0]) as { activity_type?: string } | undefined;
     if (meta?.activity_type !== 'postAttempt') continue;
     const value = decode(marker.details?.result?.payloads?.[0]);
-    if (isAttemptResult(value) && !value.canceled) out.push(value);
+    if (isAttemptResult(value) && !value.canceled && !value.busy) out.push(value);
   }
   return out;
 }

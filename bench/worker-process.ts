@@ -28,6 +28,13 @@ async function main() {
     ({ worker } = await createWorker({ config, connection, store: createStore(db), workflowBundlePath: process.env.ANVIL_WORKFLOW_BUNDLE }));
   }
   process.send?.('ready');
+  if (process.env.BENCH_MEMORY_LOG) {
+    const mb = (n: number) => `${Math.round(n / 2 ** 20)}`;
+    setInterval(() => {
+      const m = process.memoryUsage();
+      console.log(`[${kind} worker] rss ${mb(m.rss)} MB, main heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB`);
+    }, 15_000).unref();
+  }
   process.once('SIGTERM', () => worker.shutdown());
   await worker.run();
   process.exit(0);

@@ -33,7 +33,7 @@ export const configSchema = z.object({
   ANVIL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   ANVIL_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(200),
   ANVIL_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10_000).default(40),
-  ANVIL_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(1000),
+  ANVIL_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(250),
   ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().min(1).max(1_000).default(10),
   ANVIL_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });

@@ -82,6 +82,8 @@ export interface AttemptResult {
   manual?: boolean;
   /** The target no longer exists or is disabled: nothing was sent and the delivery is canceled. */
   canceled?: boolean;
+  /** The destination already had this worker's cap of requests in flight: nothing was sent, try again. */
+  busy?: boolean;
 }
 
 export const DELIVERY_STATUSES = ['pending', 'retrying', 'succeeded', 'failed', 'canceled'] as const;

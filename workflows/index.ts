@@ -10,6 +10,7 @@ import {
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
@@ -39,6 +40,10 @@ const { postAttempt } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
+
+/** Pauses before retrying an attempt that found its destination busy (nothing was sent). */
+const BUSY_FIRST_PAUSE_MS = 1000;
+const BUSY_MAX_PAUSE_MS = 30_000;
 
 export const retryNowSignal = defineSignal('retryNow');
 export const cancelSignal = defineSignal<[reason?: string]>('cancel');
@@ -121,10 +126,20 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     const manual = manualNext;
     manualNext = false;
     retryRequested = false;
-    const result = await postAttempt.executeWithOptions(
-      { startToCloseTimeout: '30s', summary: `attempt ${number}${manual ? ' (manual)' : ''}` },
-      [{ deliveryId: input.deliveryId, tenantId: input.tenantId, eventId: input.eventId, attempt: number, target: input.target, body, classic, ...(manual ? { manual } : {}) }],
-    );
+    const attempt = () =>
+      postAttempt.executeWithOptions(
+        { startToCloseTimeout: '30s', summary: `attempt ${number}${manual ? ' (manual)' : ''}` },
+        [{ deliveryId: input.deliveryId, tenantId: input.tenantId, eventId: input.eventId, attempt: number, target: input.target, body, classic, ...(manual ? { manual } : {}) }],
+      );
+    let result = await attempt();
+    // Nothing was sent: this worker already has its cap of requests in flight to that destination. Wait
+    // on a short durable timer (the workflow can leave the cache meanwhile) and make the same attempt.
+    for (let busyRound = 0; result.busy && cancelReason === null; busyRound++) {
+      const pause = Math.round(Math.min(BUSY_MAX_PAUSE_MS, BUSY_FIRST_PAUSE_MS * 2 ** busyRound) * (0.5 + Math.random() / 2));
+      await sleep(pause, { summary: `attempt ${number}: destination busy, waiting ${describeWait(pause)}` });
+      if (cancelReason === null) result = await attempt();
+    }
+    if (cancelReason !== null) return finish('canceled', lastStatusCode);
     if (result.canceled) {
       cancelReason = result.error ?? 'target removed';
       return finish('canceled', lastStatusCode);

@@ -29,8 +29,8 @@ export interface TimeSkipping {
 let runtimeInstalled = false;
 
 /**
- * The test server knows only its predefined search attributes, and the workflows upsert (and eventWorkflow
- * starts children with) the Anvil ones: unregistered, the child start silently never happens. The test
+ * The test server knows only its predefined search attributes, and the workflows upsert (and deliveries
+ * are started with) the Anvil ones, so they must be registered first. The test
  * server implements AddSearchAttributes but not ListSearchAttributes, so they are added unconditionally
  * (each test server is fresh).
  */
