@@ -4,7 +4,9 @@
 // and the same id starts it again.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { searchAttributes as sa, type EventWorkflowInput } from '../domain/delivery';
+import { API_VERSION, type ClassicAction, type EventType } from '../domain/catalog';
+import { searchAttributes as sa, type ClassicActionEvent, type EventEnvelope, type EventWorkflowInput } from '../domain/delivery';
+import { newEventId } from '../domain/ids';
 import type { EventRow, Store, Tenant } from '../domain/store';
 import type { RouteDeps } from './app';
 import { ApiError } from './errors';
@@ -60,4 +62,60 @@ export async function publish(
   // lacks started_at finds the workflow already started and answers 200).
   store.markEventStarted(req.id).catch((err: unknown) => console.error(`[api] marking ${req.id} started: ${(err as Error).message}`));
   return { status: 202, body: stored };
+}
+
+type PublishDeps = Pick<RouteDeps, 'temporal' | 'taskQueue' | 'policies'> & { store: Store };
+
+/** An Events API envelope (id generated unless the client gave one), delivered per subscription. */
+export function publishEvent(
+  deps: PublishDeps,
+  tenant: Tenant,
+  event: { id?: string; type: EventType; data: Record<string, unknown> },
+  onlyEndpointId?: string,
+) {
+  const envelope: EventEnvelope = {
+    id: event.id ?? newEventId(),
+    type: event.type,
+    created: new Date().toISOString(),
+    tenant_id: tenant.id,
+    data: event.data,
+    api_version: API_VERSION,
+  };
+  return publish(deps, {
+    tenant,
+    id: envelope.id,
+    kind: 'event',
+    type: envelope.type,
+    body: envelope as unknown as Record<string, unknown>,
+    input: (body) => ({
+      kind: 'event',
+      envelope: body as unknown as EventEnvelope,
+      policy: deps.policies.standard,
+      ...(onlyEndpointId ? { onlyEndpointId } : {}),
+    }),
+  });
+}
+
+/** A classic action, delivered to the object's URL or the organization's static URL. */
+export function publishAction(
+  deps: PublishDeps,
+  tenant: Tenant,
+  a: { id?: string; action: ClassicAction; object?: ClassicActionEvent['object']; data: Record<string, unknown> },
+) {
+  const action: ClassicActionEvent = {
+    id: a.id ?? newEventId(),
+    action: a.action,
+    tenant_id: tenant.id,
+    created: new Date().toISOString(),
+    object: a.object ?? null,
+    data: a.data,
+  };
+  return publish(deps, {
+    tenant,
+    id: action.id,
+    kind: 'classic',
+    type: action.action,
+    body: action as unknown as Record<string, unknown>,
+    input: (body) => ({ kind: 'classic', action: body as unknown as ClassicActionEvent, policy: deps.policies.classic }),
+  });
 }

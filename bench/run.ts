@@ -365,6 +365,7 @@ async function main() {
         rates.push(n / ((performance.now() - t) / 1000));
         done += n;
         rssAfter.push(rssMb(anvilWorker));
+        console.log(`[bench] timers: ${done} published, batch rate ${rates[rates.length - 1]!.toFixed(1)}/s, worker RSS ${rssAfter[rssAfter.length - 1]!.toFixed(0)} MB`);
       }
       const waiting = async () =>
         (await client.workflowService.countWorkflowExecutions({ namespace: 'default', query: `WorkflowType = 'deliveryWorkflow' AND AnvilDeliveryStatus = 'retrying'` })).count;

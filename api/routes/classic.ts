@@ -1,14 +1,12 @@
 import { Router } from 'express';
 import { OBJECT_TYPES, type ObjectType } from '../../domain/catalog';
-import type { ClassicActionEvent } from '../../domain/delivery';
 import { checkPublicKey, generateClassicKeypair } from '../../domain/encryption';
-import { newEventId } from '../../domain/ids';
 import { objectRefSchema, objectUrlSchema, publicKeySchema, webhookSettingsSchema } from '../../domain/schemas';
 import type { WebhookSettingsRow } from '../../domain/store';
 import type { RouteDeps } from '../app';
 import { tenantOf } from '../auth';
 import { ApiError, notFound, parseWith } from '../errors';
-import { publish } from '../publish';
+import { publishAction } from '../publish';
 
 const settingsView = (s: WebhookSettingsRow) => ({ enabled: s.enabled, url: s.url, token: s.token, public_key: s.public_key });
 
@@ -61,23 +59,8 @@ export function classicRouter(deps: RouteDeps) {
     const settings = await store.getWebhookSettings(tenant.id);
     if (!settings.enabled) throw new ApiError(409, 'webhooks_disabled', 'webhooks are not enabled for this organization');
     if (!settings.url) throw new ApiError(409, 'no_static_url', 'the organization has no static webhook URL to test');
-    const action: ClassicActionEvent = {
-      id: newEventId(),
-      action: 'webhookTest',
-      tenant_id: tenant.id,
-      created: new Date().toISOString(),
-      object: null,
-      data: { isTest: true },
-    };
-    await publish(deps, {
-      tenant,
-      id: action.id,
-      kind: 'classic',
-      type: action.action,
-      body: action as unknown as Record<string, unknown>,
-      input: (body) => ({ kind: 'classic', action: body as unknown as ClassicActionEvent, policy: deps.policies.classic }),
-    });
-    res.status(202).json({ id: action.id });
+    const result = await publishAction(deps, tenant, { action: 'webhookTest', data: { isTest: true } });
+    res.status(202).json({ id: (result.body as { id: string }).id });
   });
 
   function objectRef(params: Record<string, string | string[] | undefined>): { type: ObjectType; eid: string } {

@@ -1,9 +1,6 @@
 import { Router } from 'express';
 import { ulid } from 'ulid';
 import type { EventType } from '../../domain/catalog';
-import { API_VERSION } from '../../domain/catalog';
-import type { EventEnvelope } from '../../domain/delivery';
-import { newEventId } from '../../domain/ids';
 import {
   createEndpointSchema,
   listQuerySchema,
@@ -15,7 +12,7 @@ import type { RouteDeps } from '../app';
 import { tenantOf } from '../auth';
 import { ApiError, notFound, parseWith } from '../errors';
 import { decodeCursor, encodeCursor } from '../paging';
-import { publish } from '../publish';
+import { publishEvent } from '../publish';
 import { cancelDeliveriesOfEndpoint, recoverEndpoint } from '../deliveries';
 
 export function endpointView(row: EndpointRow) {
@@ -136,28 +133,8 @@ export function endpointsRouter(deps: RouteDeps) {
         { path: 'type', message: `not one of the endpoint's event types: ${endpoint.events.join(', ')}` },
       ]);
     }
-    const envelope: EventEnvelope = {
-      id: newEventId(),
-      type,
-      created: new Date().toISOString(),
-      tenant_id: tenant.id,
-      data: sampleData(type),
-      api_version: API_VERSION,
-    };
-    await publish(deps, {
-      tenant,
-      id: envelope.id,
-      kind: 'event',
-      type,
-      body: envelope as unknown as Record<string, unknown>,
-      input: (body) => ({
-        kind: 'event',
-        envelope: body as unknown as EventEnvelope,
-        policy: deps.policies.standard,
-        onlyEndpointId: endpoint.id,
-      }),
-    });
-    res.status(202).json({ event_id: envelope.id });
+    const result = await publishEvent(deps, tenant, { type, data: sampleData(type) }, endpoint.id);
+    res.status(202).json({ event_id: (result.body as { id: string }).id });
   });
 
   router.post('/endpoints/:id/recover', async (req, res) => {

@@ -1,13 +1,10 @@
 import { Router } from 'express';
-import { API_VERSION } from '../../domain/catalog';
-import type { ClassicActionEvent, EventEnvelope } from '../../domain/delivery';
-import { newEventId } from '../../domain/ids';
 import { publishActionSchema, publishEventSchema } from '../../domain/schemas';
 import type { RouteDeps } from '../app';
 import { tenantOf } from '../auth';
 import { allDeliveries } from '../deliveries';
 import { notFound, parseWith } from '../errors';
-import { publish } from '../publish';
+import { publishAction, publishEvent } from '../publish';
 
 export function eventsRouter(deps: RouteDeps) {
   const { store } = deps;
@@ -17,22 +14,7 @@ export function eventsRouter(deps: RouteDeps) {
   router.post('/events', async (req, res) => {
     const input = parseWith(publishEventSchema, req.body);
     const tenant = await tenantOf(req, store);
-    const envelope: EventEnvelope = {
-      id: input.id ?? newEventId(),
-      type: input.type,
-      created: new Date().toISOString(),
-      tenant_id: tenant.id,
-      data: input.data,
-      api_version: API_VERSION,
-    };
-    const result = await publish(deps, {
-      tenant,
-      id: envelope.id,
-      kind: 'event',
-      type: envelope.type,
-      body: envelope as unknown as Record<string, unknown>,
-      input: (body) => ({ kind: 'event', envelope: body as unknown as EventEnvelope, policy: deps.policies.standard }),
-    });
+    const result = await publishEvent(deps, tenant, input);
     res.status(result.status).json(result.body);
   });
 
@@ -40,23 +22,9 @@ export function eventsRouter(deps: RouteDeps) {
   router.post('/actions', async (req, res) => {
     const input = parseWith(publishActionSchema, req.body);
     const tenant = await tenantOf(req, store);
-    const action: ClassicActionEvent = {
-      id: input.id ?? newEventId(),
-      action: input.action,
-      tenant_id: tenant.id,
-      created: new Date().toISOString(),
-      object: input.object ?? null,
-      data: input.data,
-    };
-    const result = await publish(deps, {
-      tenant,
-      id: action.id,
-      kind: 'classic',
-      type: action.action,
-      body: action as unknown as Record<string, unknown>,
-      input: (body) => ({ kind: 'classic', action: body as unknown as ClassicActionEvent, policy: deps.policies.classic }),
-    });
-    res.status(result.status).json({ id: action.id, action: (result.body as { action?: string }).action ?? action.action });
+    const result = await publishAction(deps, tenant, input);
+    const stored = result.body as { id: string; action: string };
+    res.status(result.status).json({ id: stored.id, action: stored.action });
   });
 
   /** The event as published, with one delivery summary per target. */

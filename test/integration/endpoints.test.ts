@@ -4,19 +4,11 @@
 // secret first, old second); POST …/test delivers a synthetic event to that endpoint only; and
 // GET /v1/event-types lists the catalog.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { startReceiver, type Receiver } from '../support/receiver';
 import { call, createTenant, startStack, type ApiResponse, type Stack } from '../support/stack';
+import { verify } from '../support/docs-snippet';
 
-/** The customer docs' snippet, verbatim (types added). */
-function verify(rawBody: string, header: string, secret: string): boolean {
-  const [tsPart, sigPart] = header.split(',') as [string, string];
-  const timestamp = tsPart.split('=')[1];
-  const signature = sigPart.split('=')[1] as string;
-  const expected = crypto.createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex');
-  return crypto.timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
-}
 
 const CATALOG = [
   'lead.created',

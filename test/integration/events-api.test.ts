@@ -12,15 +12,8 @@ import { after, before, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { startReceiver, type ReceivedRequest, type Receiver } from '../support/receiver';
 import { call, createTenant, eventually, startStack, type ApiResponse, type Stack } from '../support/stack';
+import { verify } from '../support/docs-snippet';
 
-/** The customer docs' snippet, verbatim (types added). */
-function verify(rawBody: string, header: string, secret: string): boolean {
-  const [tsPart, sigPart] = header.split(',') as [string, string];
-  const timestamp = tsPart.split('=')[1];
-  const signature = sigPart.split('=')[1] as string;
-  const expected = crypto.createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex');
-  return crypto.timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
-}
 
 const VERSION = (JSON.parse(readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
 const ENVELOPE_KEYS = ['id', 'type', 'created', 'tenant_id', 'data', 'api_version'];

@@ -12,15 +12,8 @@ import {
   SIGNATURE_TOLERANCE_IN_SECONDS,
   verifySignature,
 } from '../../domain/signing';
+import { verify } from '../support/docs-snippet';
 
-/** The customer docs' snippet, verbatim (types added). */
-function verify(rawBody: string, header: string, secret: string): boolean {
-  const [tsPart, sigPart] = header.split(',') as [string, string];
-  const timestamp = tsPart.split('=')[1];
-  const signature = sigPart.split('=')[1] as string;
-  const expected = crypto.createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex');
-  return crypto.timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
-}
 
 const secret = `whsec_${crypto.randomBytes(32).toString('base64url')}`;
 const oldSecret = `whsec_${crypto.randomBytes(32).toString('base64url')}`;
