@@ -52,8 +52,8 @@ function ensureNodeModules() {
   const want = createHash('sha256').update(readFileSync(lock)).digest('hex');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
   console.log('[anvil] installing npm dependencies…');
-  // `npm install` rather than `npm ci`: npm 11 with omit-lockfile-registry-resolved writes lockfiles that
-  // `npm ci` then calls out of sync (optional platform packages); install still honours the lockfile.
+  // `npm install` rather than `npm ci`: a lockfile written by some npm 11 setups lacks optional platform
+  // packages, which `npm ci` rejects as out of sync; install honours the lockfile and completes it.
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], 'it comes with Node.js');
   writeFileSync(stamp, want);
 }
