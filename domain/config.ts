@@ -35,7 +35,6 @@ export const configSchema = z.object({
   ANVIL_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10_000).default(40),
   ANVIL_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(250),
   ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().min(1).max(1_000).default(10),
-  ANVIL_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -59,7 +58,6 @@ export interface Config {
   workerMaxWorkflowTasks: number;
   workerMaxCachedWorkflows: number;
   maxInFlightPerEndpoint: number;
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
 export class ConfigError extends Error {
@@ -106,7 +104,6 @@ export function loadConfig(
     workerMaxWorkflowTasks: c.ANVIL_WORKER_MAX_WORKFLOW_TASKS,
     workerMaxCachedWorkflows: c.ANVIL_WORKER_MAX_CACHED_WORKFLOWS,
     maxInFlightPerEndpoint: c.ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT,
-    logLevel: c.ANVIL_LOG_LEVEL,
   };
 }
 

@@ -2,11 +2,9 @@
 // eventWorkflow fans an accepted event out to one deliveryWorkflow per target; deliveryWorkflow runs the
 // retry policy, one activity execution per attempt, with durable timers in between.
 import {
-  ApplicationFailure,
   condition,
   defineQuery,
   defineSignal,
-  isCancellation,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
@@ -144,10 +142,10 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
       cancelReason = result.error ?? 'target removed';
       return finish('canceled', lastStatusCode);
     }
-    const recorded: AttemptResult = manual ? { ...result, manual: true } : result;
-    attempts.push(recorded);
-    lastStatusCode = recorded.statusCode;
-    if (recorded.ok) return finish('succeeded', lastStatusCode);
+    // postAttempt echoes `manual` into its result: the delivery log reads the recorded results.
+    attempts.push(result);
+    lastStatusCode = result.statusCode;
+    if (result.ok) return finish('succeeded', lastStatusCode);
 
     const wait = nextDelay(input.policy, i + 1, Date.now() - firstAttemptAt, Math.random());
     if (wait === null || input.manual) break;
@@ -159,13 +157,10 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
       { key: sa.nextAttemptAt, value: new Date(nextAttemptAt) },
       ...(lastStatusCode !== null ? [{ key: sa.lastStatusCode, value: lastStatusCode }] : []),
     ]);
-    const line = `${describeAttempt(recorded)}; next attempt in ${describeWait(wait)}`;
+    const line = `${describeAttempt(result)}; next attempt in ${describeWait(wait)}`;
     setCurrentDetails(line);
     // The timer is durable: a worker restart resumes the wait. retryNow or cancel end it early.
-    const interrupted = await condition(() => retryRequested || cancelReason !== null, wait, { summary: line }).catch((err) => {
-      if (isCancellation(err)) throw err;
-      throw ApplicationFailure.nonRetryable(String(err));
-    });
+    const interrupted = await condition(() => retryRequested || cancelReason !== null, wait, { summary: line });
     if (interrupted && retryRequested && cancelReason === null) manualNext = true;
   }
   return finish(cancelReason !== null ? 'canceled' : 'failed', lastStatusCode);
