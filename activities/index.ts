@@ -2,7 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
-import { deliveryStartOptions } from '../domain/delivery-start';
+import { deliveryStartOptions } from '../infra/start-options';
 import { CLASSIC_TARGET_ID, deliveryIdFor, deliveryInputs } from '../domain/delivery';
 import type {
   AttemptRequest,
@@ -15,8 +15,8 @@ import type {
 import { encryptClassicData } from '../domain/encryption';
 import { matchesFilter } from '../domain/filters';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from '../domain/signing';
-import type { EndpointForDelivery, Store } from '../domain/store';
-import { USER_AGENT } from '../domain/version';
+import type { EndpointForDelivery, Store } from '../infra/store';
+import { USER_AGENT } from '../infra/version';
 import { EndpointBusyError, type DeliveryClient } from './http-client';
 
 export interface ActivityDeps {

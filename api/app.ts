@@ -1,9 +1,9 @@
 // The Express application, built from injected dependencies so a test can mount the real routes.
 import express from 'express';
 import type { Client } from '@temporalio/client';
-import type { Config } from '../domain/config';
+import type { Config } from '../infra/config';
 import { classicPolicy, standardPolicy, type RetryPolicy } from '../domain/policies';
-import type { Store } from '../domain/store';
+import type { Store } from '../infra/store';
 import { authenticate } from './auth';
 import { errorHandler, routeNotFound } from './errors';
 import { classicRouter } from './routes/classic';

@@ -2,7 +2,7 @@
 // for its own tenant only. Keys are compared in constant time (admin) or by SHA-256 lookup (tenants).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
-import type { Store, Tenant } from '../domain/store';
+import type { Store, Tenant } from '../infra/store';
 import { ApiError } from './errors';
 
 export type Principal = { kind: 'admin' } | { kind: 'tenant'; tenant: Tenant };

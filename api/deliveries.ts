@@ -12,7 +12,7 @@ import {
   type DeliveryStatus,
   type DeliveryWorkflowInput,
 } from '../domain/delivery';
-import { deliveryStartOptions } from '../domain/delivery-start';
+import { deliveryStartOptions } from '../infra/start-options';
 import { recoverSchema } from '../domain/schemas';
 import type { RouteDeps } from './app';
 import { ApiError, notFound, parseWith } from './errors';

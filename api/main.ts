@@ -1,10 +1,10 @@
 // Production entry point of the API: `npm run api`, configured only by the environment.
 import type { Server } from 'node:http';
 import { createApp } from './app';
-import { loadConfig, requireSetting } from '../domain/config';
-import { createDb } from '../domain/db';
-import { createStore } from '../domain/store';
-import { connectClient, DEFAULT_TEMPORAL_ADDRESS } from '../domain/temporal';
+import { loadConfig, requireSetting } from '../infra/config';
+import { createDb } from '../infra/db';
+import { createStore } from '../infra/store';
+import { connectClient, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
 
 async function main() {
   const config = loadConfig(process.env);

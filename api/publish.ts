@@ -7,7 +7,7 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { API_VERSION, type ClassicAction, type EventType } from '../domain/catalog';
 import { searchAttributes as sa, type ClassicActionEvent, type EventEnvelope, type EventWorkflowInput } from '../domain/delivery';
 import { newEventId } from '../domain/ids';
-import type { EventRow, Store, Tenant } from '../domain/store';
+import type { EventRow, Store, Tenant } from '../infra/store';
 import type { RouteDeps } from './app';
 import { ApiError } from './errors';
 

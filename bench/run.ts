@@ -13,18 +13,18 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { createApp } from '../api/app';
-import { loadConfig } from '../domain/config';
-import { createDb, migrate } from '../domain/db';
+import { loadConfig } from '../infra/config';
+import { createDb, migrate } from '../infra/db';
 import { classicPolicy, standardPolicy } from '../domain/policies';
-import { createStore } from '../domain/store';
+import { createStore } from '../infra/store';
 import { buildWorkflowBundle } from '../scripts/build-workflow-bundle';
 import {
-  ensureNamespaceSetup,
   freePort,
   startEmbeddedPostgres,
   startTemporalDevServer,
   stopProcess,
 } from '../scripts/local-services';
+import { ensureNamespaceSetup } from '../infra/namespace';
 
 const N = Number(process.env.BENCH_EVENTS ?? 400);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);

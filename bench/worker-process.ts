@@ -1,9 +1,9 @@
 // A worker in its own process, so the benchmark can read its RSS: `anvil` (the real worker, prebuilt
 // bundle) or `baseline`. Configured by the environment like worker/main.ts.
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { loadConfig } from '../domain/config';
-import { createDb } from '../domain/db';
-import { createStore } from '../domain/store';
+import { loadConfig } from '../infra/config';
+import { createDb } from '../infra/db';
+import { createStore } from '../infra/store';
 import { createWorker } from '../worker/create-worker';
 import * as baselineActivities from './baseline-activities';
 

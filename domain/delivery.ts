@@ -94,7 +94,7 @@ export interface DeliveryResult {
   attempts: AttemptResult[];
 }
 
-/** The delivery log is one visibility query over these. Registered by scripts/local-services.ts ensureNamespaceSetup (npm start, npm test, npm run migrate). */
+/** The delivery log is one visibility query over these. Registered by infra/namespace.ts ensureNamespaceSetup (npm start, npm test, npm run migrate). */
 export const searchAttributes = {
   tenantId: defineSearchAttributeKey('AnvilTenantId', SearchAttributeType.KEYWORD),
   endpointId: defineSearchAttributeKey('AnvilEndpointId', SearchAttributeType.KEYWORD),

@@ -1,22 +1,11 @@
 // Request shapes: the single source of truth for validation and for the TypeScript types (z.infer).
-import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isForbiddenHost } from './addresses';
 import { CLASSIC_ACTIONS, EVENT_TYPES, OBJECT_TYPES, PLANS } from './catalog';
 import { endpointFilterSchema } from './filters';
 
 const MAX_URL_LENGTH = 2048;
 const tenantIdField = z.string().min(1).optional();
-
-function isLoopbackOrPrivateHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.internal')) return true;
-  if (isIP(h) === 4) {
-    const [a, b] = h.split('.').map(Number) as [number, number];
-    return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
-  }
-  if (isIP(h) === 6) return h === '::1' || h === '::' || /^(fc|fd|fe8|fe9|fea|feb)/.test(h) || h.startsWith('::ffff:');
-  return false;
-}
 
 /**
  * A delivery target URL. Production: https only, no credentials, no literal private or loopback host
@@ -43,8 +32,8 @@ export function targetUrlSchema(allowInsecure: boolean) {
         return;
       }
       if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not contain credentials' });
-      if (!allowInsecure && isLoopbackOrPrivateHost(url.hostname)) {
-        ctx.addIssue({ code: 'custom', message: 'must not point at a private, loopback or link-local host' });
+      if (!allowInsecure && isForbiddenHost(url.hostname)) {
+        ctx.addIssue({ code: 'custom', message: 'must not point at a private, loopback, link-local or reserved address' });
       }
     });
 }

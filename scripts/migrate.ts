@@ -1,9 +1,9 @@
 // `npm run migrate`: applies the numbered SQL migrations to DATABASE_URL, and (when TEMPORAL_ADDRESS is
 // reachable) registers the search attributes the delivery log queries. Production entry point.
-import { loadConfig, requireSetting } from '../domain/config';
-import { createDb, migrate } from '../domain/db';
-import { DEFAULT_TEMPORAL_ADDRESS } from '../domain/temporal';
-import { ensureNamespaceSetup } from './local-services';
+import { loadConfig, requireSetting } from '../infra/config';
+import { createDb, migrate } from '../infra/db';
+import { DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
+import { ensureNamespaceSetup } from '../infra/namespace';
 
 async function main() {
   const config = loadConfig(process.env);

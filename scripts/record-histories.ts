@@ -11,11 +11,12 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { createDb, migrate } from '../domain/db';
+import { createDb, migrate } from '../infra/db';
 import type { RetryPolicy } from '../domain/policies';
 import { startReceiver, type Receiver, type Responder } from '../test/support/receiver';
 import { call, createTenant, eventually, startStack, type Stack } from '../test/support/stack';
-import { ensureNamespaceSetup, freePort, startEmbeddedPostgres, startTemporalDevServer } from './local-services';
+import { ensureNamespaceSetup } from '../infra/namespace';
+import { freePort, startEmbeddedPostgres, startTemporalDevServer } from './local-services';
 
 const ROOT = path.resolve(__dirname, '..');
 const log = (line: string) => console.log(`[record] ${line}`);

@@ -13,7 +13,7 @@ import type { HistoryAndWorkflowId } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { connectClient, DEFAULT_TEMPORAL_ADDRESS } from '../domain/temporal';
+import { connectClient, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
 
 /** Today's workflow code: the deployed bundle when named, else the source. */
 export function replayWorkerOptions(): ReplayWorkerOptions {

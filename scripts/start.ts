@@ -5,17 +5,17 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../domain/config';
-import { createDb, migrate } from '../domain/db';
+import { ConfigError, loadConfig } from '../infra/config';
+import { createDb, migrate } from '../infra/db';
 import { randomAlphanumeric } from '../domain/ids';
 import {
-  ensureNamespaceSetup,
   startEmbeddedPostgres,
   startTemporalDevServer,
   stopProcess,
   type LocalPostgres,
   type TemporalDevServer,
 } from './local-services';
+import { ensureNamespaceSetup } from '../infra/namespace';
 
 const ROOT = path.resolve(__dirname, '..');
 const log = (line: string) => console.log(`[anvil] ${line}`);

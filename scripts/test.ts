@@ -10,16 +10,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { createDb, migrate } from '../domain/db';
+import { createDb, migrate } from '../infra/db';
 import { buildWorkflowBundle } from './build-workflow-bundle';
 import {
-  ensureNamespaceSetup,
   freePort,
   startEmbeddedPostgres,
   startTemporalDevServer,
   type LocalPostgres,
   type TemporalDevServer,
 } from './local-services';
+import { ensureNamespaceSetup } from '../infra/namespace';
 
 const ROOT = path.resolve(__dirname, '..');
 const log = (line: string) => console.log(`[test] ${line}`);

@@ -3,8 +3,8 @@ import { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createDeliveryClient, type DeliveryClient } from '../activities/http-client';
-import type { Config } from '../domain/config';
-import type { Store } from '../domain/store';
+import type { Config } from '../infra/config';
+import type { Store } from '../infra/store';
 
 export interface WorkerDeps {
   config: Config;

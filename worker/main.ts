@@ -1,8 +1,8 @@
 // Production entry point of the worker: `npm run worker`, configured only by the environment.
-import { loadConfig, requireSetting } from '../domain/config';
-import { createDb } from '../domain/db';
-import { createStore } from '../domain/store';
-import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../domain/temporal';
+import { loadConfig, requireSetting } from '../infra/config';
+import { createDb } from '../infra/db';
+import { createStore } from '../infra/store';
+import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
 import { createWorker } from './create-worker';
 
 async function main() {

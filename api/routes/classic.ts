@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { OBJECT_TYPES, type ObjectType } from '../../domain/catalog';
 import { checkPublicKey, generateClassicKeypair } from '../../domain/encryption';
 import { objectRefSchema, objectUrlSchema, publicKeySchema, webhookSettingsSchema } from '../../domain/schemas';
-import type { WebhookSettingsRow } from '../../domain/store';
+import type { WebhookSettingsRow } from '../../infra/store';
 import type { RouteDeps } from '../app';
 import { tenantOf } from '../auth';
 import { ApiError, notFound, parseWith } from '../errors';

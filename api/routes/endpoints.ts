@@ -7,7 +7,7 @@ import {
   testEventSchema,
   updateEndpointSchema,
 } from '../../domain/schemas';
-import { PlanLimitError, type EndpointRow } from '../../domain/store';
+import { PlanLimitError, type EndpointRow } from '../../infra/store';
 import type { RouteDeps } from '../app';
 import { tenantOf } from '../auth';
 import { ApiError, notFound, parseWith } from '../errors';

@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app';
-import { loadConfig, type Config } from '../../domain/config';
-import { createDb, type Db } from '../../domain/db';
+import { loadConfig, type Config } from '../../infra/config';
+import { createDb, type Db } from '../../infra/db';
 import type { RetryPolicy } from '../../domain/policies';
-import { createStore, type Store } from '../../domain/store';
+import { createStore, type Store } from '../../infra/store';
 import { createWorker } from '../../worker/create-worker';
 
 export const fastPolicies: { standard: RetryPolicy; classic: RetryPolicy } = {

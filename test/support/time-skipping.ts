@@ -8,9 +8,9 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createDeliveryClient, type DeliveryClient } from '../../activities/http-client';
-import { createDb, type Db } from '../../domain/db';
+import { createDb, type Db } from '../../infra/db';
 import { searchAttributes, type AttemptResult } from '../../domain/delivery';
-import { createStore, type Store } from '../../domain/store';
+import { createStore, type Store } from '../../infra/store';
 import { requireEnv } from './stack';
 
 /** The marker core writes for a local activity (the one kind of activity the delivery workflows run). */

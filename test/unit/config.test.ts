@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../../domain/config';
+import { ConfigError, loadConfig } from '../../infra/config';
 
 void test('defaults', () => {
   const c = loadConfig({});

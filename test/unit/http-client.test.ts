@@ -11,10 +11,10 @@ import {
   createGuardedLookup,
   DEFAULT_RESPONSE_EXCERPT_BYTES,
   EndpointBusyError,
-  isForbiddenAddress,
   type BaseLookup,
   type DeliveryClient,
 } from '../../activities/http-client';
+import { isForbiddenAddress } from '../../domain/addresses';
 
 interface TestServer {
   url: string;
@@ -364,15 +364,15 @@ void test('secure mode refuses https to a loopback literal without connecting', 
   }
 });
 
-void test('secure mode refuses a hostname resolving to loopback (lookup hook) without connecting', async () => {
-  // "localhost" resolves from the hosts file to a loopback address; the guard refuses it in
-  // the socket's lookup hook, before connect().
+void test('secure mode refuses a local-only name (localhost) without resolving or connecting', async () => {
+  // "localhost" is local by definition: the same rule that refuses it when a URL is saved refuses it
+  // here before any lookup (names that resolve to forbidden addresses: the guarded-lookup tests).
   const tcp = await startCountingTcpServer();
   try {
     await withClient({ allowInsecureTargets: false }, async (client) => {
       const outcome = await client.post(`https://localhost:${tcp.port}/hook`, '{}', {});
       assert.equal(outcome.statusCode, null);
-      assert.match(outcome.error ?? '', /^destination refused: (127\.0\.0\.1|::1) is a private\/loopback\/link-local address$/);
+      assert.equal(outcome.error, 'destination refused: localhost is a private/loopback/link-local address');
     });
     assert.equal(tcp.connections(), 0);
   } finally {

@@ -16,7 +16,7 @@ import {
 } from '../../domain/delivery';
 import { newEventId } from '../../domain/ids';
 import { classicPolicy, standardPolicy } from '../../domain/policies';
-import type { EndpointRow, Tenant } from '../../domain/store';
+import type { EndpointRow, Tenant } from '../../infra/store';
 import type { DeliveryState, deliveryWorkflow, eventWorkflow } from '../../workflows';
 import { startReceiver, type Receiver, type Responder } from '../support/receiver';
 import {

@@ -1,9 +1,9 @@
 // Every SQL statement of the service, behind typed functions that the API and the activities share.
 import { createHash } from 'node:crypto';
 import type { Db } from './db';
-import { PLAN_ENDPOINT_LIMITS, type ObjectType, type Plan } from './catalog';
-import type { EndpointFilter } from './filters';
-import { newApiKey, newApiKeyId, newClassicToken, newEndpointId, newEndpointSecret, newTenantId } from './ids';
+import { PLAN_ENDPOINT_LIMITS, type ObjectType, type Plan } from '../domain/catalog';
+import type { EndpointFilter } from '../domain/filters';
+import { newApiKey, newApiKeyId, newClassicToken, newEndpointId, newEndpointSecret, newTenantId } from '../domain/ids';
 
 export const SECRET_ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
 

@@ -1,7 +1,7 @@
 // How a delivery workflow is started: id, search attributes, memo and summary in one place, for the
 // fan-out (activities) and for manual re-sends (api). Not workflow code.
 import type { WorkflowStartOptions } from '@temporalio/client';
-import { CLASSIC_TARGET_ID, searchAttributes as sa, type DeliveryWorkflowInput } from './delivery';
+import { CLASSIC_TARGET_ID, searchAttributes as sa, type DeliveryWorkflowInput } from '../domain/delivery';
 
 export function deliveryStartOptions(
   input: DeliveryWorkflowInput,
