@@ -35,6 +35,7 @@ export const configSchema = z.object({
   ANVIL_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10_000).default(40),
   ANVIL_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(250),
   ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().min(1).max(1_000).default(10),
+  ANVIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -58,6 +59,8 @@ export interface Config {
   workerMaxWorkflowTasks: number;
   workerMaxCachedWorkflows: number;
   maxInFlightPerEndpoint: number;
+  /** A prebuilt workflow bundle (`npm run build`); unset: the compiled entry points use dist/'s, tsx bundles at start. */
+  workflowBundle: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +107,7 @@ export function loadConfig(
     workerMaxWorkflowTasks: c.ANVIL_WORKER_MAX_WORKFLOW_TASKS,
     workerMaxCachedWorkflows: c.ANVIL_WORKER_MAX_CACHED_WORKFLOWS,
     maxInFlightPerEndpoint: c.ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT,
+    workflowBundle: c.ANVIL_WORKFLOW_BUNDLE,
   };
 }
 

@@ -2,6 +2,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
+import { MIGRATIONS_DIR } from './paths';
 
 export type Db = pg.Pool;
 
@@ -12,7 +13,6 @@ export function createDb(databaseUrl: string, max = 10): Db {
   return pool;
 }
 
-export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 const MIGRATION_LOCK = 724_311_001;
 
 /** Applies `migrations/NNN_name.sql` files not applied yet, each in its own transaction, under a lock. */

@@ -3,8 +3,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { BUILT_WORKFLOW_BUNDLE } from '../infra/paths';
 
-export const DEFAULT_BUNDLE_PATH = path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');
+export const DEFAULT_BUNDLE_PATH = BUILT_WORKFLOW_BUNDLE;
 
 export async function buildWorkflowBundle(out = DEFAULT_BUNDLE_PATH): Promise<string> {
   const { code } = await bundleWorkflowCode({

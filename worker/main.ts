@@ -3,6 +3,7 @@ import { loadConfig, requireSetting } from '../infra/config';
 import { createDb } from '../infra/db';
 import { createStore } from '../infra/store';
 import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
+import { BUILT_WORKFLOW_BUNDLE, RUNNING_COMPILED } from '../infra/paths';
 import { createWorker } from './create-worker';
 
 async function main() {
@@ -13,7 +14,7 @@ async function main() {
     config,
     connection,
     store: createStore(db),
-    workflowBundlePath: process.env.ANVIL_WORKFLOW_BUNDLE || undefined,
+    workflowBundlePath: config.workflowBundle ?? (RUNNING_COMPILED ? BUILT_WORKFLOW_BUNDLE : undefined),
   });
   console.log(
     `[worker] polling task queue ${config.taskQueue} in namespace ${config.temporalNamespace}` +
