@@ -1,9 +1,14 @@
-// `npm run bench`: end-to-end delivery benchmark on embedded defaults, with the bare baseline (one
-// workflow, one ordinary activity that POSTs) measured in the same run on the same servers.
-// Prints deliveries/s, publish-to-receipt latency p50/p99 and history events per delivery for
-//   baseline, anvil fan-out 1 and anvil fan-out 10; then loads BENCH_TIMERS deliveries that wait on
-//   retry timers and prints the worker's RSS and the publish rate per batch while they pile up.
-// Knobs: BENCH_EVENTS (default 400), BENCH_CONCURRENCY (16), BENCH_TIMERS (10000; 0 skips).
+// `npm run bench`: the delivery path measured on this machine, in one run on the same servers (the Temporal
+// dev server with a SQLite file, as `npm start` runs it, and embedded PostgreSQL), beside two references:
+//   naive  one workflow + one ordinary POST activity per delivery (what a first Temporal design does)
+//   floor  one workflow per event, started eagerly, POSTing to every target in local activities inside its
+//          first task: no API, signing, database or search attributes (Temporal's own floor)
+//   anvil  the real API process (embedded worker), publishing over HTTP
+// Scenarios: bursts of BENCH_DELIVERIES (400) deliveries at fan-out 1 and 10 with BENCH_LANES (32)
+// publishers; paced publishing at BENCH_RATE (8) events/s for BENCH_PACED_SECONDS (20) s; then
+// BENCH_TIMERS (10 000; 0 skips) deliveries to a failing endpoint that wait on a 1 h retry timer.
+// Printed per run: deliveries/s, publish-to-receipt p50/p99, history events and state transitions per
+// delivery, the share of eager starts, CPU ms per delivery by process, peak PSS of all processes.
 import { fork, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -12,157 +17,255 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { createApp } from '../api/app';
-import { loadConfig } from '../infra/config';
 import { createDb, migrate } from '../infra/db';
-import { classicPolicy, standardPolicy } from '../domain/policies';
+import { ensureNamespaceSetup } from '../infra/namespace';
 import { createStore } from '../infra/store';
 import { buildWorkflowBundle } from '../scripts/build-workflow-bundle';
-import {
-  freePort,
-  startEmbeddedPostgres,
-  startTemporalDevServer,
-  stopProcess,
-} from '../scripts/local-services';
-import { ensureNamespaceSetup } from '../infra/namespace';
+import { freePort, startEmbeddedPostgres, startTemporalDevServer, stopProcess } from '../scripts/local-services';
+import { BENCH_ADMIN_KEY, WAITING_QUERY, workflowIdsOf } from './anvil-under-test';
 
-const N = Number(process.env.BENCH_EVENTS ?? 400);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 400);
+const LANES = Number(process.env.BENCH_LANES ?? 32);
+const RATE = Number(process.env.BENCH_RATE ?? 8);
+const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 20);
 const TIMERS = Number(process.env.BENCH_TIMERS ?? 10_000);
-const ROOT = path.resolve(__dirname, '..');
+const SYSTEMS = (process.env.BENCH_SYSTEMS ?? 'naive,floor,anvil').split(',') as SystemName[];
 const quiet = () => {};
+type SystemName = 'naive' | 'floor' | 'anvil';
 
-interface Receipt {
-  firstAt: number;
-  count: number;
-}
+// ---------------------------------------------------------------------------------------------------------
+// Processes: CPU and memory from /proc
 
-function startReceiver(status: () => number) {
-  const receipts = new Map<string, Receipt>();
-  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const eventId = String(req.headers['anvil-event-id'] ?? '');
-      const key = `${eventId}|${req.url}`;
-      const seen = receipts.get(key);
-      if (seen) seen.count++;
-      else receipts.set(key, { firstAt: performance.now(), count: 1 });
-      res.statusCode = status();
-      res.end('ok');
-    });
-  });
-  return new Promise<{ url: string; receipts: Map<string, Receipt>; close: () => void }>((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        receipts,
-        close: () => {
-          server.closeAllConnections();
-          server.close();
-        },
-      }),
-    ),
-  );
-}
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-
-async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i]!, i);
-      }
-    }),
-  );
-}
-
-/** Open-loop publishing at a fixed rate: latency measured below saturation, the same rate for both. */
-async function paced<T>(items: T[], perSecond: number, fn: (item: T, i: number) => Promise<void>) {
-  const started = performance.now();
-  const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < items.length; i++) {
-    const due = started + (i * 1000) / perSecond;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    inFlight.push(fn(items[i]!, i));
-  }
-  await Promise.all(inFlight);
-}
-
-/** CPU seconds (user + system) of a process and all its descendants, from /proc. */
-function cpuSeconds(rootPid: number, withDescendants = true): number {
-  const ticks = 100; // USER_HZ on Linux
-  const children = new Map<number, number[]>();
-  const stats = new Map<number, number>();
+function processTable(): Map<number, { ppid: number; cpu: number }> {
+  const table = new Map<number, { ppid: number; cpu: number }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ppid = Number(fields[1]);
-      stats.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / ticks);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+      table.set(Number(entry), { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / 100 });
     } catch {
-      // the process ended meanwhile
+      // ended meanwhile
     }
   }
-  let total = 0;
-  const stack = [rootPid];
+  return table;
+}
+
+/** A process and its descendants. */
+function tree(root: number, table = processTable()): number[] {
+  const out: number[] = [];
+  const stack = [root];
   while (stack.length > 0) {
     const pid = stack.pop()!;
-    total += stats.get(pid) ?? 0;
-    if (withDescendants) stack.push(...(children.get(pid) ?? []));
+    if (!table.has(pid)) continue;
+    out.push(pid);
+    for (const [child, info] of table) if (info.ppid === pid) stack.push(child);
   }
-  return total;
+  return out;
 }
 
-function rssMb(child: ChildProcess): number {
-  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+function cpuOf(pids: number[], table = processTable()): number {
+  return pids.reduce((sum, pid) => sum + (table.get(pid)?.cpu ?? 0), 0);
 }
 
-async function startWorkerProcess(kind: 'anvil' | 'baseline', env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = fork(path.join(__dirname, 'worker-process.ts'), [kind], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE_WORKER && kind === 'anvil' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_WORKER}`] : [])],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`${kind} worker exited (${code})`)));
-  });
-  return child;
+function pssMiB(pid: number): number {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
 }
+
+function rssMiB(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The receiver: records the first arrival of every (event, path), answers 200 or 500.
+
+interface Receiver {
+  url: string;
+  firstAt: Map<string, number>;
+  failing: boolean;
+  close(): void;
+}
+
+function startReceiver(): Promise<Receiver> {
+  const state: Receiver = { url: '', firstAt: new Map(), failing: false, close: () => {} };
+  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const key = `${String(req.headers['anvil-event-id'] ?? '')}|${req.url}`;
+      if (!state.firstAt.has(key)) state.firstAt.set(key, performance.now());
+      res.statusCode = state.failing ? 500 : 200;
+      res.end('ok');
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      state.close = () => {
+        server.closeAllConnections();
+        server.close();
+      };
+      resolve(state);
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Load shapes
+
+async function lanes(count: number, width: number, fn: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < count) await fn(next++);
+    }),
+  );
+}
+
+/** Open-loop publishing at a fixed rate: latency below saturation, the same rate for every system. */
+async function paced(count: number, perSecond: number, fn: (i: number) => Promise<void>) {
+  const t0 = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const wait = t0 + (i * 1000) / perSecond - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(fn(i));
+  }
+  await Promise.all(inFlight);
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string) {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Systems under test
+
+interface System {
+  name: SystemName;
+  child: ChildProcess;
+  /** Publishes one event to `fanOut` targets; resolves once the system acknowledged it. */
+  publish(fanOut: 1 | 10): Promise<{ id: string; paths: string[] }>;
+  workflowIds(id: string, fanOut: 1 | 10): string[];
+  stats(): Promise<{ starts: number; eager: number }>;
+}
+
+type Reply = { type: string; id?: string; error?: string };
+
+/** One request to a system process over IPC; replies are matched by type and event id. */
+function ask<T>(child: ChildProcess, message: { type: string; id?: string; [field: string]: unknown }): Promise<T> {
+  const key = `${message.type === 'start' ? 'started' : message.type}|${message.id ?? ''}`;
+  let waiting = pending.get(child);
+  if (!waiting) {
+    const map = new Map<string, (m: Reply) => void>();
+    pending.set(child, map);
+    child.on('message', (m: Reply) => {
+      const k = `${m.type}|${m.id ?? ''}`;
+      const resolve = map.get(k);
+      map.delete(k);
+      resolve?.(m);
+    });
+    waiting = map;
+  }
+  return new Promise((resolve, reject) => {
+    waiting.set(key, (m) => (m.error ? reject(new Error(m.error)) : resolve(m as unknown as T)));
+    child.send(message);
+  });
+}
+const pending = new Map<ChildProcess, Map<string, (m: Reply) => void>>();
+
+async function forkSystem(name: SystemName, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url?: string }> {
+  const child = fork(path.join(__dirname, 'system-process.ts'), [name], {
+    env: { ...process.env, ...env },
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ready = await new Promise<{ url?: string }>((resolve, reject) => {
+    child.once('message', (m: { url?: string }) => resolve(m));
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));
+  });
+  return { child, url: ready.url };
+}
+
+const body = (id: string) =>
+  JSON.stringify({ id, type: 'lead.created', created: new Date().toISOString(), tenant_id: 'tnt_bench', data: { name: 'Zoë', score: 80 }, api_version: '2026-01-01' });
+
+let sequence = 0;
+const nextId = (tag: string) => `evt_${tag}${String(sequence++).padStart(10, '0')}`;
+
+async function referenceSystem(name: 'naive' | 'floor', env: NodeJS.ProcessEnv, receiverUrl: string): Promise<System> {
+  const { child } = await forkSystem(name, env);
+  const paths = (fanOut: number) => Array.from({ length: fanOut }, (_, i) => `/${name}${i}`);
+  return {
+    name,
+    child,
+    async publish(fanOut) {
+      const id = nextId(name);
+      const p = paths(fanOut);
+      await ask(child, { type: 'start', id, urls: p.map((x) => receiverUrl + x), body: body(id) });
+      return { id, paths: p };
+    },
+    workflowIds: (id, fanOut) => (name === 'floor' ? [id] : Array.from({ length: fanOut }, (_, i) => `${id}-${i}`)),
+    stats: () => ask(child, { type: 'stats' }),
+  };
+}
+
+async function anvilSystem(env: NodeJS.ProcessEnv, api: { apiKey: string; endpoints: string[] }): Promise<System & { url: string }> {
+  const { child, url } = await forkSystem('anvil', env);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const post = (type: string) =>
+    new Promise<string>((resolve, reject) => {
+      const payload = JSON.stringify({ type, data: { name: 'Zoë', score: 80 } });
+      const req = http.request(`${url}/v1/events`, { method: 'POST', agent, headers: { authorization: `Bearer ${api.apiKey}`, 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => (res.statusCode === 202 ? resolve((JSON.parse(text) as { id: string }).id) : reject(new Error(`publish: ${res.statusCode} ${text}`))));
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  return {
+    name: 'anvil',
+    child,
+    url: url!,
+    async publish(fanOut) {
+      // fan-out 1: only ep0 takes lead.stage_changed; fan-out 10: all ten take lead.created.
+      const id = await post(fanOut === 1 ? 'lead.stage_changed' : 'lead.created');
+      return { id, paths: Array.from({ length: fanOut }, (_, i) => `/ep${i}`) };
+    },
+    workflowIds: (id, fanOut) => workflowIdsOf(id, api.endpoints.slice(0, fanOut)),
+    stats: () => ask(child, { type: 'stats' }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
 interface Figures {
-  cpuMsPerDelivery?: string;
-  name: string;
+  system: SystemName;
+  scenario: string;
   deliveries: number;
   perSecond: number;
   p50: number;
   p99: number;
   historyPerDelivery: number;
-}
-
-function row(f: Figures) {
-  return `${f.name.padEnd(22)} ${String(f.deliveries).padStart(6)} ${f.perSecond.toFixed(1).padStart(10)} ${f.p50.toFixed(0).padStart(8)} ${f.p99.toFixed(0).padStart(8)} ${f.historyPerDelivery.toFixed(1).padStart(10)}   ${f.cpuMsPerDelivery ?? ''}`;
-}
-
-async function historyLength(client: Client, workflowId: string): Promise<number> {
-  const d = await client.workflow.getHandle(workflowId).describe();
-  return d.historyLength;
+  transitionsPerDelivery: number;
+  eagerShare: number;
+  cpu: Record<string, number>;
+  peakPssMiB: number;
 }
 
 async function main() {
@@ -170,221 +273,176 @@ async function main() {
   chmodSync(scratch, 0o755); // PostgreSQL runs as its own user and must reach its data dir
   const cleanups: (() => Promise<unknown> | void)[] = [() => rmSync(scratch, { recursive: true, force: true })];
   try {
-    console.log(`[bench] ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; N=${N}, concurrency ${CONCURRENCY}`);
-    const temporalServer = await startTemporalDevServer({
-      cli: process.env.TEMPORAL_CLI!,
-      dbFile: path.join(scratch, 'temporal.db'),
-      port: await freePort(),
-      uiPort: null,
-      log: quiet,
-    });
-    cleanups.push(() => temporalServer.stop());
-    await ensureNamespaceSetup(temporalServer.address, 'default', 30, quiet);
-    const pgServer = await startEmbeddedPostgres({ dir: path.join(scratch, 'pg'), port: await freePort(), database: 'anvil', log: quiet });
-    cleanups.push(() => pgServer.stop());
-    const db = createDb(pgServer.url, 10);
+    console.log(`[bench] ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; bursts of ${DELIVERIES} deliveries, ${LANES} lanes; paced ${RATE}/s for ${PACED_SECONDS} s`);
+    const temporal = await startTemporalDevServer({ cli: process.env.TEMPORAL_CLI!, dbFile: path.join(scratch, 'temporal.db'), port: await freePort(), uiPort: null, log: quiet });
+    cleanups.push(() => temporal.stop());
+    await ensureNamespaceSetup(temporal.address, 'default', 30, quiet);
+    const pg = await startEmbeddedPostgres({ dir: path.join(scratch, 'pg'), port: await freePort(), database: 'anvil', log: quiet });
+    cleanups.push(() => pg.stop());
+    const db = createDb(pg.url, 4);
     cleanups.push(() => db.end());
     await migrate(db);
     const store = createStore(db);
-
-    const anvilBundle = await buildWorkflowBundle(path.join(scratch, 'anvil-bundle.js'));
-    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./baseline'), logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: console.error } });
-    const baselineBundle = path.join(scratch, 'baseline-bundle.js');
-    writeFileSync(baselineBundle, code);
-
-    const workerEnv = {
-      TEMPORAL_ADDRESS: temporalServer.address,
-      DATABASE_URL: pgServer.url,
-      ANVIL_ALLOW_INSECURE_TARGETS: '1',
-      ANVIL_WORKFLOW_BUNDLE: anvilBundle,
-      BENCH_BASELINE_BUNDLE: baselineBundle,
-    };
-    const connection = await Connection.connect({ address: temporalServer.address });
-    cleanups.push(() => connection.close());
-    const client = new Client({ connection });
-    const config = loadConfig({ ANVIL_ALLOW_INSECURE_TARGETS: '1' });
-    let failing = false;
-    const receiver = await startReceiver(() => (failing ? 500 : 200));
-    cleanups.push(() => receiver.close());
-
-    // --- baseline ------------------------------------------------------------------------------
-    const baselineWorker = await startWorkerProcess('baseline', { ...workerEnv, TEMPORAL_TASK_QUEUE: 'bench-baseline' });
-    cleanups.push(() => stopProcess(baselineWorker, 15_000));
-    const body = (id: string) => JSON.stringify({ id, type: 'lead.created', created: new Date().toISOString(), tenant_id: 'tnt_bench', data: { name: 'Zoë', score: 80 }, api_version: '2026-01-01' });
-    async function runBaseline(count: number, tag: string, rate?: number): Promise<Figures> {
-      const ids = Array.from({ length: count }, (_, i) => `evt_${tag}${String(i).padStart(8, '0')}`);
-      const publishedAt = new Map<string, number>();
-      const t0 = performance.now();
-      await (rate ? (f: (id: string) => Promise<void>) => paced(ids, rate, f) : (f: (id: string) => Promise<void>) => pool(ids, CONCURRENCY, f))(async (id) => {
-        publishedAt.set(id, performance.now());
-        await client.workflow.start('baselineWorkflow', { taskQueue: 'bench-baseline', workflowId: id, args: [`${receiver.url}/baseline`, id, body(id)] });
-      });
-      await waitFor(() => ids.every((id) => receiver.receipts.has(`${id}|/baseline`)), 600_000, 'baseline receipts');
-      const latencies = ids.map((id) => receiver.receipts.get(`${id}|/baseline`)!.firstAt - publishedAt.get(id)!).sort((a, b) => a - b);
-      const last = Math.max(...ids.map((id) => receiver.receipts.get(`${id}|/baseline`)!.firstAt));
-      await new Promise((r) => setTimeout(r, 500));
-      const sample = ids.slice(0, 30);
-      const lengths = await Promise.all(sample.map((id) => historyLength(client, id)));
-      return {
-        name: 'baseline',
-        deliveries: count,
-        perSecond: count / ((last - t0) / 1000),
-        p50: percentile(latencies, 50),
-        p99: percentile(latencies, 99),
-        historyPerDelivery: lengths.reduce((a, b) => a + b, 0) / sample.length,
-      };
-    }
-
-    // --- anvil ---------------------------------------------------------------------------------
-    const anvilWorker = await startWorkerProcess('anvil', { ...workerEnv, TEMPORAL_TASK_QUEUE: 'bench-anvil' });
-    cleanups.push(() => stopProcess(anvilWorker, 15_000));
-    let peakRss = 0;
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, rssMb(anvilWorker));
-    }, 500);
-    cleanups.push(() => clearInterval(sampler));
-    const adminKey = 'bench-admin-key-0123456789abcdef';
-    const hourly = { ...standardPolicy, name: 'standard-first-wait-1h', initial: 3_600_000, maxSpan: 1000 * 3_600_000 };
-    let policies = { standard: standardPolicy, classic: classicPolicy };
-    const app = createApp({ config, store, temporal: client, adminKey, taskQueue: 'bench-anvil', policies: { get standard() { return policies.standard; }, get classic() { return policies.classic; } } });
-    const apiServer = await new Promise<http.Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    cleanups.push(() => {
-      apiServer.closeAllConnections();
-      apiServer.close();
-    });
-    const api = `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}`;
     const { tenant, apiKey } = await store.createTenant('bench', 'enterprise');
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
     const endpoints: string[] = [];
     for (let i = 0; i < 10; i++) {
-      const ep = await store.createEndpoint(tenant, { url: `${receiver.url}/ep${i}`, events: [i === 0 ? 'lead.created' : 'lead.created'], description: null, filter: null });
-      endpoints.push(ep.id);
+      const events = i === 0 ? ['lead.created', 'lead.stage_changed'] : ['lead.created'];
+      endpoints.push((await store.createEndpoint(tenant, { url: `${receiver.url}/ep${i}`, events: events as never, description: null, filter: null })).id);
     }
-    const publish = async (type: string) => {
-      const res = await fetch(`${api}/v1/events`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ type, data: { name: 'Zoë', score: 80 } }),
-      });
-      if (res.status !== 202) throw new Error(`publish: ${res.status} ${await res.text()}`);
-      return ((await res.json()) as { id: string }).id;
+
+    const bundle = async (file: string, name: string) => {
+      const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve(file), logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: console.error } });
+      const out = path.join(scratch, `${name}-bundle.js`);
+      writeFileSync(out, code);
+      return out;
     };
-    async function runAnvil(count: number, fanOut: 1 | 10, name: string, rate?: number): Promise<Figures> {
-      // fan-out 1: only ep0 is subscribed to lead.stage_changed; fan-out 10: all ten take lead.created.
-      const type = fanOut === 1 ? 'lead.stage_changed' : 'lead.created';
-      const targets = fanOut === 1 ? ['/ep0'] : endpoints.map((_, i) => `/ep${i}`);
-      const publishedAt = new Map<string, number>();
+    const common = { TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: pg.url, ANVIL_ALLOW_INSECURE_TARGETS: '1', ANVIL_ADMIN_KEY: BENCH_ADMIN_KEY };
+    const anvilEnv = { ...common, TEMPORAL_TASK_QUEUE: 'bench-anvil', ANVIL_WORKFLOW_BUNDLE: await buildWorkflowBundle(path.join(scratch, 'anvil-bundle.js')) };
+    const systems: System[] = [];
+    for (const name of SYSTEMS) {
+      if (name === 'anvil') systems.push(await anvilSystem(anvilEnv, { apiKey, endpoints }));
+      else systems.push(await referenceSystem(name, { ...common, TEMPORAL_TASK_QUEUE: `bench-${name}`, BENCH_BUNDLE: await bundle(`./${name}`, name) }, receiver.url));
+    }
+    cleanups.push(() => Promise.all(systems.map((s) => stopProcess(s.child, 15_000))));
+    const connection = await Connection.connect({ address: temporal.address });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection });
+    const pgPids = () => tree(pg.pid ?? 0);
+
+    async function run(system: System, scenario: string, events: number, fanOut: 1 | 10, rate?: number): Promise<Figures> {
+      const table = processTable();
+      const parts: Record<string, number[]> = {
+        temporal: tree(temporal.process.pid!, table),
+        postgres: tree(pg.pid ?? 0, table),
+        [system.name]: tree(system.child.pid!, table),
+        'bench (publisher, receiver)': [process.pid],
+      };
+      const cpuBefore = Object.fromEntries(Object.entries(parts).map(([k, pids]) => [k, cpuOf(pids, table)]));
+      const statsBefore = await system.stats();
+      let peakPss = 0;
+      const sampler = setInterval(() => {
+        const pids = [...tree(temporal.process.pid!), ...pgPids(), ...tree(system.child.pid!)];
+        peakPss = Math.max(peakPss, pids.reduce((s, pid) => s + pssMiB(pid), 0));
+      }, 250);
+      const published: { id: string; paths: string[]; at: number }[] = [];
       const t0 = performance.now();
-      const ids: string[] = [];
-      const slots = Array.from({ length: count });
-      await (rate ? (f: () => Promise<void>) => paced(slots, rate, f) : (f: () => Promise<void>) => pool(slots, CONCURRENCY, f))(async () => {
-        const started = performance.now();
-        const id = await publish(type);
-        publishedAt.set(id, started);
-        ids.push(id);
-      });
-      const keys = ids.flatMap((id) => targets.map((t) => `${id}|${t}`));
-      await waitFor(() => keys.every((k) => receiver.receipts.has(k)), 600_000, `${name} receipts`);
-      const latencies = keys.map((k) => receiver.receipts.get(k)!.firstAt - publishedAt.get(k.split('|')[0]!)!).sort((a, b) => a - b);
-      const last = Math.max(...keys.map((k) => receiver.receipts.get(k)!.firstAt));
-      await new Promise((r) => setTimeout(r, 1000));
-      const sample = ids.slice(0, fanOut === 1 ? 30 : 5);
-      let events = 0;
-      for (const id of sample) {
-        events += await historyLength(client, id);
-        for (const ep of fanOut === 1 ? [endpoints[0]!] : endpoints) events += await historyLength(client, `${id}:${ep}`);
+      const one = async () => {
+        const at = performance.now();
+        const { id, paths } = await system.publish(fanOut);
+        published.push({ id, paths, at });
+      };
+      if (rate) await paced(events, rate, one);
+      else await lanes(events, LANES, one);
+      const keys = published.flatMap((p) => p.paths.map((x) => ({ key: `${p.id}|${x}`, at: p.at })));
+      await waitFor(() => keys.every((k) => receiver.firstAt.has(k.key)), 600_000, `${system.name} ${scenario} receipts`);
+      clearInterval(sampler);
+      const last = Math.max(...keys.map((k) => receiver.firstAt.get(k.key)!));
+      const latencies = keys.map((k) => receiver.firstAt.get(k.key)! - k.at).sort((a, b) => a - b);
+      await new Promise((r) => setTimeout(r, 1500)); // let workflows complete before reading CPU and histories
+      const after = processTable();
+      const cpu = Object.fromEntries(Object.entries(parts).map(([k, pids]) => [k, ((cpuOf(pids, after) - cpuBefore[k]!) * 1000) / keys.length]));
+      const statsAfter = await system.stats();
+      const sample = published.slice(0, fanOut === 1 ? 30 : 6);
+      let history = 0;
+      let transitions = 0;
+      for (const p of sample) {
+        for (const id of system.workflowIds(p.id, fanOut)) {
+          const d = await client.workflow.getHandle(id).describe();
+          history += d.historyLength;
+          transitions += Number(d.raw.workflowExecutionInfo?.stateTransitionCount ?? 0);
+        }
       }
+      const starts = statsAfter.starts - statsBefore.starts;
       return {
-        name,
+        system: system.name,
+        scenario,
         deliveries: keys.length,
         perSecond: keys.length / ((last - t0) / 1000),
         p50: percentile(latencies, 50),
         p99: percentile(latencies, 99),
-        historyPerDelivery: events / (sample.length * fanOut),
+        historyPerDelivery: history / (sample.length * fanOut),
+        transitionsPerDelivery: transitions / (sample.length * fanOut),
+        eagerShare: starts > 0 ? (statsAfter.eager - statsBefore.eager) / starts : NaN,
+        cpu,
+        peakPssMiB: peakPss,
       };
     }
-    await store.updateEndpoint(tenant.id, endpoints[0]!, { events: ['lead.created', 'lead.stage_changed'] });
 
-    // Warm-up (JIT, connections, workflow cache), then the measured runs.
-    await runBaseline(30, 'warm');
-    await runAnvil(30, 1, 'warm-up');
-    // Throughput: a burst of N, everything saturated. Latency: paced publishing at a rate both sustain.
-    // CPU per delivery by component: where a delivery's cost goes (the machine has 2 cores to share).
-    const parts = {
-      temporal: temporalServer.process.pid!,
-      worker: 0,
-      postgres: pgServer.pid ?? 0,
-      'api+publisher': process.pid,
-    };
-    const measured = async (run: () => Promise<Figures>, worker: ChildProcess): Promise<Figures> => {
-      const pids = { ...parts, worker: worker.pid! };
-      // The bench process forks the workers and servers: count it alone.
-      const cpu = (k: string, pid: number) => (pid ? cpuSeconds(pid, pid !== process.pid) : 0);
-      const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpu(k, pid)]));
-      const figures = await run();
-      const after = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpu(k, pid)]));
-      figures.cpuMsPerDelivery = Object.keys(pids)
-        .map((k) => `${k} ${(((after[k]! - before[k]!) * 1000) / figures.deliveries).toFixed(1)}`)
-        .join(', ');
-      return figures;
-    };
-    const burstBase = await measured(() => runBaseline(N, 'base'), baselineWorker);
-    const burstOne = await measured(() => runAnvil(N, 1, 'anvil fan-out 1'), anvilWorker);
-    const burstTen = await measured(() => runAnvil(Math.max(10, Math.round(N / 10)), 10, 'anvil fan-out 10'), anvilWorker);
-    const rate = Math.max(1, Math.round(Math.min(burstBase.perSecond, burstOne.perSecond) * 0.5));
-    const LAT = Math.min(N, rate * 20);
-    const pacedBase = await runBaseline(LAT, 'pace', rate);
-    const pacedOne = await runAnvil(LAT, 1, 'anvil fan-out 1', rate);
-    const header = 'scenario                 deliv.   deliv./s  p50 (ms) p99 (ms) hist./deliv.   CPU ms per delivery';
-    console.log(`\nburst of ${N} events (throughput)\n${header}`);
-    for (const r of [burstBase, burstOne, burstTen]) console.log(row(r));
-    console.log(`\npaced at ${rate} events/s, ${LAT} events (latency)\n${header}`);
-    for (const r of [pacedBase, pacedOne]) console.log(row(r));
-    console.log(
-      `\nratios vs baseline: throughput fan-out 1 ${(burstOne.perSecond / burstBase.perSecond).toFixed(2)}× (target ≥ 0.7), fan-out 10 ${(burstTen.perSecond / burstBase.perSecond).toFixed(2)}×; ` +
-        `paced p50 ${(pacedOne.p50 / pacedBase.p50).toFixed(2)}× (≤ 1.5), p99 ${(pacedOne.p99 / pacedBase.p99).toFixed(2)}× (≤ 2); ` +
-        `history events per delivery ${(burstOne.historyPerDelivery / burstBase.historyPerDelivery).toFixed(2)}× (≤ 2)`,
-    );
-    console.log(`anvil worker RSS so far: peak ${peakRss.toFixed(0)} MB`);
+    // Warm-up (JIT, connections, caches), then each scenario for every system in turn.
+    for (const s of systems) await run(s, 'warm-up', 40, 1);
+    const results: Figures[] = [];
+    const scenarios: [string, number, 1 | 10, number?][] = [
+      ['burst f1', DELIVERIES, 1],
+      ['burst f10', Math.max(1, Math.round(DELIVERIES / 10)), 10],
+      [`paced ${RATE}/s f1`, RATE * PACED_SECONDS, 1, RATE],
+    ];
+    for (const [scenario, events, fanOut, rate] of scenarios) {
+      for (const s of systems) {
+        const f = await run(s, scenario, events, fanOut, rate);
+        results.push(f);
+        console.log(`[bench] ${f.system.padEnd(6)} ${scenario.padEnd(14)} ${f.perSecond.toFixed(1)}/s p50 ${f.p50.toFixed(0)} ms p99 ${f.p99.toFixed(0)} ms`);
+      }
+    }
 
-    // --- deliveries waiting on retry timers ------------------------------------------------------
-    if (TIMERS > 0) {
-      failing = true;
-      policies = { standard: hourly, classic: classicPolicy };
+    const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+    console.log(`\n${'system'.padEnd(7)}${'scenario'.padEnd(16)}${'deliv./s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'events'.padStart(8)}${'trans.'.padStart(7)}${'eager'.padStart(7)}${'PSS MiB'.padStart(9)}   CPU ms per delivery`);
+    for (const f of results) {
+      const cpuTotal = Object.values(f.cpu).reduce((a, b) => a + b, 0);
+      const cpuText = Object.entries(f.cpu).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
+      console.log(
+        `${f.system.padEnd(7)}${f.scenario.padEnd(16)}${fmt(f.perSecond).padStart(9)}${fmt(f.p50, 0).padStart(8)}${fmt(f.p99, 0).padStart(8)}${fmt(f.historyPerDelivery).padStart(8)}${fmt(f.transitionsPerDelivery).padStart(7)}${(Number.isFinite(f.eagerShare) ? `${Math.round(f.eagerShare * 100)}%` : '–').padStart(7)}${fmt(f.peakPssMiB, 0).padStart(9)}   total ${fmt(cpuTotal)}: ${cpuText}`,
+      );
+    }
+    const get = (system: SystemName, scenario: string) => results.find((f) => f.system === system && f.scenario.startsWith(scenario));
+    const cpuTotal = (f?: Figures) => (f ? Object.values(f.cpu).reduce((a, b) => a + b, 0) : NaN);
+    const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : '–');
+    const anvil1 = get('anvil', 'burst f1');
+    const anvil10 = get('anvil', 'burst f10');
+    const anvilP = get('anvil', 'paced');
+    console.log('\nratios (anvil vs floor | vs naive), same run:');
+    console.log(`  burst f1 deliveries/s   ${ratio(anvil1?.perSecond, get('floor', 'burst f1')?.perSecond)} | ${ratio(anvil1?.perSecond, get('naive', 'burst f1')?.perSecond)}   (targets ≥ 0.85× floor, ≥ 1.1× naive)`);
+    console.log(`  burst f10 deliveries/s  ${ratio(anvil10?.perSecond, get('floor', 'burst f10')?.perSecond)} | ${ratio(anvil10?.perSecond, get('naive', 'burst f10')?.perSecond)}   (targets ≥ 0.85× floor, ≥ 6× naive)`);
+    console.log(`  paced p50 / p99         ${ratio(anvilP?.p50, get('naive', 'paced')?.p50)} / ${ratio(anvilP?.p99, get('naive', 'paced')?.p99)} of naive   (targets ≤ 0.7×, ≤ 1×)`);
+    console.log(`  CPU per delivery f1     ${ratio(cpuTotal(anvil1), cpuTotal(get('floor', 'burst f1')))} of floor;  f10 ${ratio(cpuTotal(anvil10), cpuTotal(get('floor', 'burst f10')))} of floor   (target ≤ 1.25×)`);
+
+    // --- deliveries waiting on retry timers -----------------------------------------------------------
+    const anvil = systems.find((s) => s.name === 'anvil');
+    if (TIMERS > 0 && anvil) {
+      await stopProcess(anvil.child, 15_000);
+      const hourly = await anvilSystem({ ...anvilEnv, BENCH_POLICY: 'hourly' }, { apiKey, endpoints });
+      cleanups.push(() => stopProcess(hourly.child, 15_000));
+      receiver.failing = true;
       const batch = 1000;
       const rates: number[] = [];
-      const rssAfter: number[] = [];
+      const rss: number[] = [];
       let done = 0;
       while (done < TIMERS) {
         const n = Math.min(batch, TIMERS - done);
         const t = performance.now();
-        await pool(Array.from({ length: n }), CONCURRENCY, async () => {
-          await publish('lead.stage_changed');
+        await lanes(n, LANES, async () => {
+          await hourly.publish(1);
         });
         rates.push(n / ((performance.now() - t) / 1000));
         done += n;
-        rssAfter.push(rssMb(anvilWorker));
-        console.log(`[bench] timers: ${done} published, batch rate ${rates[rates.length - 1]!.toFixed(1)}/s, worker RSS ${rssAfter[rssAfter.length - 1]!.toFixed(0)} MB`);
+        rss.push(rssMiB(hourly.child.pid!));
+        console.log(`[bench] timers: ${done} published, batch at ${rates.at(-1)!.toFixed(0)}/s, API process RSS ${rss.at(-1)!.toFixed(0)} MiB`);
       }
-      const waiting = async () =>
-        (await client.workflowService.countWorkflowExecutions({ namespace: 'default', query: `WorkflowType = 'deliveryWorkflow' AND AnvilDeliveryStatus = 'retrying'` })).count;
+      const waiting = async () => Number((await client.workflowService.countWorkflowExecutions({ namespace: 'default', query: WAITING_QUERY })).count);
       const deadline = Date.now() + 900_000;
-      let count = Number(await waiting());
+      let count = await waiting();
       while (count < TIMERS && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 2000));
-        count = Number(await waiting());
+        count = await waiting();
       }
       await new Promise((r) => setTimeout(r, 3000));
-      const rss = rssMb(anvilWorker);
+      const rssNow = rssMiB(hourly.child.pid!);
       console.log(`\n${TIMERS} deliveries to a failing endpoint (first retry in 1 h): ${count} waiting on retry timers`);
       console.log(`publish rate per batch of ${batch} (events/s): ${rates.map((r) => r.toFixed(0)).join(', ')}`);
-      console.log(`first batch ${rates[0]!.toFixed(0)}/s, last batch ${rates[rates.length - 1]!.toFixed(0)}/s (${((rates[rates.length - 1]! / rates[0]!) * 100).toFixed(0)} %)`);
-      console.log(`anvil worker RSS after each batch (MB): ${rssAfter.map((r) => r.toFixed(0)).join(', ')}; now ${rss.toFixed(0)} MB, peak ${Math.max(peakRss, rss).toFixed(0)} MB (target < 500)`);
-      failing = false;
-      policies = { standard: standardPolicy, classic: classicPolicy };
-      const after = await runAnvil(Math.min(N, 200), 1, 'fan-out 1, timers held');
-      console.log(row(after));
+      console.log(`last batch / first batch: ${(rates.at(-1)! / rates[0]!).toFixed(2)}×   (target ≥ 0.8×)`);
+      console.log(`API process (hosts the worker) RSS after each batch (MiB): ${rss.map((r) => r.toFixed(0)).join(', ')}; now ${rssNow.toFixed(0)}; peak ${Math.max(...rss, rssNow).toFixed(0)}   (target ≤ 500 MB)`);
+      receiver.failing = false;
     }
   } finally {
     for (const fn of cleanups.reverse()) {

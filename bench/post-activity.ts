@@ -1,3 +1,4 @@
+// The one activity of the naive design and the floor: a POST with a keep-alive pool, nothing else.
 import { Agent, request } from 'undici';
 
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 50 });
