@@ -1,31 +1,31 @@
-// Production entry point of the API: `npm run api`, configured only by the environment.
-import type { Server } from 'node:http';
-import { createApp } from './app';
+// Production entry point of the API (with its embedded worker): `npm run api`, configured only by the
+// environment.
 import { loadConfig, requireSetting } from '../infra/config';
-import { createDb } from '../infra/db';
-import { createStore } from '../infra/store';
-import { connectClient, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
+import { BUILT_WORKFLOW_BUNDLE, RUNNING_COMPILED } from '../infra/paths';
+import { startApiProcess } from './process';
 
 async function main() {
-  const config = loadConfig(process.env);
-  const adminKey = requireSetting(config.adminKey, 'ANVIL_ADMIN_KEY');
-  const db = createDb(requireSetting(config.databaseUrl, 'DATABASE_URL'));
-  const temporal = await connectClient(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS, config.temporalNamespace);
-  const app = createApp({ config, store: createStore(db), temporal, adminKey });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, () => resolve(s));
-    s.once('error', reject);
+  const loaded = loadConfig(process.env);
+  const config = { ...loaded, workflowBundle: loaded.workflowBundle ?? (RUNNING_COMPILED ? BUILT_WORKFLOW_BUNDLE : undefined) };
+  const api = await startApiProcess({
+    config,
+    adminKey: requireSetting(config.adminKey, 'ANVIL_ADMIN_KEY'),
+    databaseUrl: requireSetting(config.databaseUrl, 'DATABASE_URL'),
   });
-  console.log(`[api] listening on port ${config.port}` + (config.allowInsecureTargets ? ' (insecure targets allowed)' : ''));
+  console.log(
+    `[api] listening on port ${config.port}` +
+      (config.embeddedWorker ? `, worker on task queue ${config.taskQueue} (eager start)` : ' (no embedded worker)') +
+      (config.allowInsecureTargets ? ' (insecure targets allowed)' : ''),
+  );
   let stopping = false;
   const shutdown = () => {
     if (stopping) return;
     stopping = true;
-    server.close(() => {
-      void Promise.allSettled([db.end(), temporal.connection.close()]).then(() => process.exit(0));
-    });
-    server.closeAllConnections();
-    setTimeout(() => process.exit(0), 5000).unref();
+    setTimeout(() => process.exit(0), 15_000).unref();
+    void api.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);

@@ -1,30 +1,47 @@
-// Accepting an event or action: the answer is 202 only after Temporal acknowledged the eventWorkflow
-// start, so an event a client holds a 202 for cannot be lost. A row in `events` makes a client-supplied
-// id idempotent beyond Temporal's retention; a row without started_at is a publish that did not finish,
-// and the same id starts it again.
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+// Accepting an event or action: its targets are resolved here (subscribed, enabled endpoints whose filter
+// matches; or the classic object URL, else the static URL), then its workflow is started, eagerly when this
+// process hosts a worker, and the answer is 202 only once Temporal acknowledged the start: an event a client
+// holds a 202 for cannot be lost. A row in `events` makes a client-supplied id idempotent beyond Temporal's
+// retention; a row without started_at is a publish that did not finish, and the same id starts it again.
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { API_VERSION, type ClassicAction, type EventType } from '../domain/catalog';
-import { searchAttributes as sa, type ClassicActionEvent, type EventEnvelope, type EventWorkflowInput } from '../domain/delivery';
+import { workflowTypes } from '../domain/contract';
+import { CLASSIC_TARGET_ID, type ClassicActionEvent, type EventEnvelope, type EventWorkflowInput, type Target } from '../domain/delivery';
+import { matchesFilter } from '../domain/filters';
 import { newEventId } from '../domain/ids';
+import type { RetryPolicy } from '../domain/policies';
+import type { EndpointCache } from '../infra/endpoint-cache';
+import type { EventFacts } from '../infra/event-facts';
+import { eventStartOptions, partitionTargets } from '../infra/start-options';
 import type { EventRow, Store, Tenant } from '../infra/store';
-import type { RouteDeps } from './app';
 import { ApiError } from './errors';
 
-export interface PublishRequest {
+export interface PublishDeps {
+  store: Store;
+  temporal: Client;
+  taskQueue: string;
+  policies: { standard: RetryPolicy; classic: RetryPolicy };
+  endpoints: EndpointCache;
+  facts: EventFacts;
+  /** This process hosts a worker on the client's NativeConnection: ask for eager start. */
+  eagerStart: boolean;
+  /** Told of every workflow start and whether it was eager (metrics, the benchmark). */
+  onWorkflowStarted?: (eager: boolean) => void;
+}
+
+interface PublishRequest {
   tenant: Tenant;
   id: string;
   kind: EventRow['kind'];
   type: string;
   body: Record<string, unknown>;
-  /** Builds the workflow input from the stored body (the first request's body wins on a retried id). */
-  input: (storedBody: Record<string, unknown>) => EventWorkflowInput;
+  /** The workflow input without its targets, from the stored body (the first request's body wins). */
+  input: (storedBody: Record<string, unknown>) => Omit<EventWorkflowInput, 'targets' | 'partition'>;
+  targets: (storedBody: Record<string, unknown>) => Promise<Target[]>;
 }
 
-export async function publish(
-  { store, temporal, taskQueue }: Pick<RouteDeps, 'temporal' | 'taskQueue'> & { store: Store },
-  req: PublishRequest,
-): Promise<{ status: 200 | 202; body: Record<string, unknown> }> {
+async function publish(deps: PublishDeps, req: PublishRequest): Promise<{ status: 200 | 202; body: Record<string, unknown> }> {
+  const { store, temporal, taskQueue, facts } = deps;
   const claim = await store.claimEvent({ id: req.id, tenant_id: req.tenant.id, kind: req.kind, type: req.type, body: req.body });
   if (!claim.inserted) {
     if (claim.row.tenant_id !== req.tenant.id || claim.row.kind !== req.kind) {
@@ -33,38 +50,54 @@ export async function publish(
     if (claim.row.started_at) return { status: 200, body: claim.row.body };
   }
   const stored = claim.row.body;
-  try {
-    await temporal.workflow.start('eventWorkflow', {
-      taskQueue,
-      workflowId: req.id,
-      args: [req.input(stored)],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      typedSearchAttributes: [
-        { key: sa.tenantId, value: req.tenant.id },
-        { key: sa.eventId, value: req.id },
-        { key: sa.eventType, value: req.type },
-      ],
-      memo: { tenant_id: req.tenant.id, kind: req.kind, type: req.type },
-      staticSummary: `${req.type} for ${req.tenant.id}`,
-    });
-  } catch (err) {
-    // A concurrent request with the same id started it first: that one answered 202, this one 200.
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
-      console.error(`[api] starting ${req.id} failed: ${(err as Error).message}`);
-      throw new ApiError(503, 'temporal_unavailable', 'the event could not be accepted now; retry with the same id', [
-        { path: 'id', message: `retry with "id": "${req.id}" to stay idempotent` },
-      ]);
-    }
-    await store.markEventStarted(req.id);
-    return { status: 200, body: stored };
+  const targets = await req.targets(stored);
+  let duplicate = false;
+  if (targets.length > 0) {
+    const inputs = partitionTargets(req.input(stored), targets);
+    await Promise.all(
+      inputs.map(async (input) => {
+        try {
+          const handle = await temporal.workflow.start(workflowTypes.event, eventStartOptions(input, taskQueue, { eager: deps.eagerStart }));
+          deps.onWorkflowStarted?.(handle.eagerlyStarted);
+        } catch (err) {
+          // A concurrent request with the same id started it first: that one answers 202, this one 200.
+          if (err instanceof WorkflowExecutionAlreadyStartedError) {
+            duplicate = true;
+            return;
+          }
+          console.error(`[api] starting ${input.eventId} failed: ${(err as Error).message}`);
+          throw new ApiError(503, 'temporal_unavailable', 'the event could not be accepted now; retry with the same id', [
+            { path: 'id', message: `retry with "id": "${req.id}" to stay idempotent` },
+          ]);
+        }
+      }),
+    );
   }
-  // Recorded after the answer is on its way: the start itself is the durable fact (a retried id whose row
-  // lacks started_at finds the workflow already started and answers 200).
-  store.markEventStarted(req.id).catch((err: unknown) => console.error(`[api] marking ${req.id} started: ${(err as Error).message}`));
-  return { status: 202, body: stored };
+  // Recorded behind the answer: the start itself is the durable fact (a retried id whose row lacks
+  // started_at finds the workflow already started and answers 200).
+  facts.started(req.id);
+  return { status: duplicate ? 200 : 202, body: stored };
 }
 
-type PublishDeps = Pick<RouteDeps, 'temporal' | 'taskQueue' | 'policies'> & { store: Store };
+/** Events API: subscribed, enabled endpoints whose filter matches (or the one endpoint of a test event). */
+async function endpointTargets(deps: PublishDeps, envelope: EventEnvelope, onlyEndpointId?: string): Promise<Target[]> {
+  const candidates = onlyEndpointId
+    ? await deps.store.endpointForDelivery(onlyEndpointId).then((e) => (e ? [{ ...e, id: onlyEndpointId, filter: null }] : []))
+    : (await deps.store.subscribedEndpoints(envelope.tenant_id, envelope.type)).filter((e) => matchesFilter(e.filter, envelope));
+  for (const e of candidates) deps.endpoints.put(envelope.id, e.id, e);
+  return candidates.map((e) => ({ id: e.id }));
+}
+
+/** Classic: the object's URL when it has one (never for webhookTest), else the organization's static URL. */
+async function classicTarget(deps: PublishDeps, action: ClassicActionEvent): Promise<Target[]> {
+  const settings = await deps.store.getWebhookSettings(action.tenant_id);
+  if (!settings.enabled) return [];
+  const objectUrl =
+    action.action !== 'webhookTest' && action.object ? await deps.store.getObjectUrl(action.tenant_id, action.object.type, action.object.eid) : null;
+  if (objectUrl) return [{ id: CLASSIC_TARGET_ID, url: objectUrl, source: 'object' }];
+  if (settings.url) return [{ id: CLASSIC_TARGET_ID, url: settings.url, source: 'static' }];
+  return [];
+}
 
 /** An Events API envelope (id generated unless the client gave one), delivered per subscription. */
 export function publishEvent(
@@ -89,10 +122,13 @@ export function publishEvent(
     body: envelope as unknown as Record<string, unknown>,
     input: (body) => ({
       kind: 'event',
+      eventId: envelope.id,
+      tenantId: tenant.id,
+      eventType: envelope.type,
       envelope: body as unknown as EventEnvelope,
       policy: deps.policies.standard,
-      ...(onlyEndpointId ? { onlyEndpointId } : {}),
     }),
+    targets: (body) => endpointTargets(deps, body as unknown as EventEnvelope, onlyEndpointId),
   });
 }
 
@@ -116,6 +152,17 @@ export function publishAction(
     kind: 'classic',
     type: action.action,
     body: action as unknown as Record<string, unknown>,
-    input: (body) => ({ kind: 'classic', action: body as unknown as ClassicActionEvent, policy: deps.policies.classic }),
+    input: (body) => {
+      const stored = body as unknown as ClassicActionEvent;
+      return {
+        kind: 'classic',
+        eventId: stored.id,
+        tenantId: tenant.id,
+        eventType: stored.action,
+        classic: { action: stored.action, data: stored.data },
+        policy: deps.policies.classic,
+      };
+    },
+    targets: (body) => classicTarget(deps, body as unknown as ClassicActionEvent),
   });
 }

@@ -1,5 +1,4 @@
 // The delivery model shared by the API, the activities and the workflows (workflow-safe: no Node imports).
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { ClassicAction, EventType, ObjectType } from './catalog';
 import type { RetryPolicy } from './policies';
 
@@ -22,55 +21,61 @@ export interface ClassicActionEvent {
   data: Record<string, unknown>;
 }
 
-export type EventWorkflowInput =
-  | { kind: 'event'; envelope: EventEnvelope; policy: RetryPolicy; onlyEndpointId?: string }
-  | { kind: 'classic'; action: ClassicActionEvent; policy: RetryPolicy };
+/** The endpoint id a classic delivery is listed under. */
+export const CLASSIC_TARGET_ID = 'classic';
 
-export type DeliveryTarget =
-  | { type: 'endpoint'; endpointId: string }
-  /** Classic: the URL resolved when the action was published (object URL, else the static URL). */
-  | { type: 'classic'; url: string; source: 'object' | 'static' };
-
-/** What an event resolves to: one delivery per target. */
-export interface ResolvedTarget {
-  deliveryId: string;
-  target: DeliveryTarget;
+/**
+ * Where one delivery of an event goes, resolved before the workflow starts: an Events API endpoint (its
+ * URL and secrets are read at each attempt, so edits and rotations reach retries), or the classic URL
+ * resolved at publish (the object's URL, else the organization's static URL).
+ */
+export type Target = EndpointTarget | ClassicTarget;
+export interface EndpointTarget {
+  id: string;
 }
+export interface ClassicTarget {
+  id: typeof CLASSIC_TARGET_ID;
+  url: string;
+  source: 'object' | 'static';
+}
+export const isClassicTarget = (t: Target): t is ClassicTarget => typeof (t as Partial<ClassicTarget>).url === 'string';
 
-export type DeliveryPayload =
-  | { kind: 'event'; envelope: EventEnvelope }
-  | { kind: 'classic'; action: ClassicAction; data: Record<string, unknown> };
-
-export interface DeliveryWorkflowInput {
-  deliveryId: string;
+export interface EventWorkflowInput {
+  kind: 'event' | 'classic';
   eventId: string;
   tenantId: string;
+  /** The Events API type, or the classic action. */
   eventType: string;
-  target: DeliveryTarget;
-  payload: DeliveryPayload;
+  /** Events API: the envelope, serialized once per workflow (the same body bytes for every attempt). */
+  envelope?: EventEnvelope;
+  /** Classic: the action's data, encrypted once by the first attempt when the organization has a key. */
+  classic?: { action: ClassicAction; data: Record<string, unknown> };
+  targets: Target[];
   policy: RetryPolicy;
-  /** A manual re-send of a finished delivery: one attempt, numbered after the earlier ones. */
-  manual?: { previousAttempts: number };
+  /** A re-run of a closed workflow for one target: one manual attempt numbered after the earlier ones. */
+  resend?: { previousAttempts: number };
+  /** Large fan-outs: which of the event's workflows this is (see TARGETS_PER_WORKFLOW). */
+  partition?: { index: number; count: number };
 }
 
 /** Classic `data` as it goes on the wire for every attempt: encrypted once, or the plain object. */
 export type PreparedClassicData = { encrypted: true; data: string } | { encrypted: false };
 
 export interface AttemptRequest {
-  deliveryId: string;
-  tenantId: string;
   eventId: string;
+  tenantId: string;
+  target: Target;
   attempt: number;
-  target: DeliveryTarget;
-  /** Events API: the exact body bytes, the same on every attempt. */
-  body?: string;
-  /** Classic: action and data (already encrypted when the organization has a key). */
-  classic?: { action: ClassicAction; data: Record<string, unknown> | string };
   /** A user asked for this attempt (retry now, re-send, recover); echoed in the result the log reads. */
   manual?: boolean;
+  /** Events API: the exact body bytes, the same on every attempt. */
+  body?: string;
+  /** Classic: the action and data; `prepared` once the first attempt encrypted (or did not need to). */
+  classic?: { action: ClassicAction; data: Record<string, unknown>; prepared?: PreparedClassicData };
 }
 
 export interface AttemptResult {
+  target: string;
   attempt: number;
   /** ISO-8601 time the request was sent. */
   at: string;
@@ -84,48 +89,31 @@ export interface AttemptResult {
   canceled?: boolean;
   /** The destination already had this worker's cap of requests in flight: nothing was sent, try again. */
   busy?: boolean;
+  /** Classic, when more attempts may follow: the data exactly as later attempts must send it. */
+  prepared?: PreparedClassicData;
 }
 
 export const DELIVERY_STATUSES = ['pending', 'retrying', 'succeeded', 'failed', 'canceled'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+export const FINAL_STATUSES: readonly DeliveryStatus[] = ['succeeded', 'failed', 'canceled'];
 
-export interface DeliveryResult {
-  status: Extract<DeliveryStatus, 'succeeded' | 'failed' | 'canceled'>;
-  attempts: AttemptResult[];
+export interface EventWorkflowResult {
+  targets: { id: string; status: DeliveryStatus; attempts: number }[];
 }
 
-/** The delivery log is one visibility query over these. Registered by infra/namespace.ts ensureNamespaceSetup (npm start, npm test, npm run migrate). */
-export const searchAttributes = {
-  tenantId: defineSearchAttributeKey('AnvilTenantId', SearchAttributeType.KEYWORD),
-  endpointId: defineSearchAttributeKey('AnvilEndpointId', SearchAttributeType.KEYWORD),
-  eventId: defineSearchAttributeKey('AnvilEventId', SearchAttributeType.KEYWORD),
-  eventType: defineSearchAttributeKey('AnvilEventType', SearchAttributeType.KEYWORD),
-  status: defineSearchAttributeKey('AnvilDeliveryStatus', SearchAttributeType.KEYWORD),
-  attempts: defineSearchAttributeKey('AnvilAttempts', SearchAttributeType.INT),
-  lastStatusCode: defineSearchAttributeKey('AnvilLastStatusCode', SearchAttributeType.INT),
-  nextAttemptAt: defineSearchAttributeKey('AnvilNextAttemptAt', SearchAttributeType.DATETIME),
-} as const;
-
-/** The input of each target's delivery workflow. */
-export function deliveryInputs(event: EventWorkflowInput, targets: ResolvedTarget[]): DeliveryWorkflowInput[] {
-  const eventId = event.kind === 'event' ? event.envelope.id : event.action.id;
-  const tenantId = event.kind === 'event' ? event.envelope.tenant_id : event.action.tenant_id;
-  const eventType = event.kind === 'event' ? event.envelope.type : event.action.action;
-  return targets.map(({ deliveryId, target }) => ({
-    deliveryId,
-    eventId,
-    tenantId,
-    eventType,
-    target,
-    policy: event.policy,
-    payload:
-      event.kind === 'event'
-        ? { kind: 'event', envelope: event.envelope }
-        : { kind: 'classic', action: event.action.action, data: event.action.data },
-  }));
-}
-
-/** The endpoint id a classic delivery is listed under. */
-export const CLASSIC_TARGET_ID = 'classic';
-
+/** A delivery is the pair (event, target): `<event id>:<endpoint id>`, classic `<event id>:classic`. */
 export const deliveryIdFor = (eventId: string, targetId: string) => `${eventId}:${targetId}`;
+
+export function parseDeliveryId(id: string): { eventId: string; targetId: string } | null {
+  const colon = id.lastIndexOf(':');
+  if (colon <= 0 || colon === id.length - 1) return null;
+  return { eventId: id.slice(0, colon), targetId: id.slice(colon + 1) };
+}
+
+/** A target's state in the workflow's memo, once the workflow tracks per-target state (names as the API's). */
+export interface TrackedTarget {
+  status: DeliveryStatus;
+  attempts: number;
+  last_status_code: number | null;
+  next_attempt_at: string | null;
+}

@@ -36,6 +36,7 @@ export const configSchema = z.object({
   ANVIL_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(250),
   ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().min(1).max(1_000).default(10),
   ANVIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  ANVIL_EMBEDDED_WORKER: booleanFromEnv.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -61,6 +62,8 @@ export interface Config {
   maxInFlightPerEndpoint: number;
   /** A prebuilt workflow bundle (`npm run build`); unset: the compiled entry points use dist/'s, tsx bundles at start. */
   workflowBundle: string | undefined;
+  /** The API process hosts a worker on its own connection and starts event workflows eagerly. */
+  embeddedWorker: boolean;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +111,7 @@ export function loadConfig(
     workerMaxCachedWorkflows: c.ANVIL_WORKER_MAX_CACHED_WORKFLOWS,
     maxInFlightPerEndpoint: c.ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT,
     workflowBundle: c.ANVIL_WORKFLOW_BUNDLE,
+    embeddedWorker: c.ANVIL_EMBEDDED_WORKER ?? true,
   };
 }
 

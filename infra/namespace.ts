@@ -3,9 +3,21 @@
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
-import { searchAttributes } from '../domain/delivery';
+import { searchAttributes } from '../domain/contract';
 
 export type Log = (line: string) => void;
+
+/** Every search attribute the delivery log needs, by name, with its indexed type (for AddSearchAttributes). */
+export function searchAttributeDefinitions(): Record<string, temporal.api.enums.v1.IndexedValueType> {
+  const { IndexedValueType } = temporal.api.enums.v1;
+  const types = {
+    KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+    INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  } as const;
+  return Object.fromEntries(Object.values(searchAttributes).map((key) => [key.name, types[key.type as keyof typeof types]]));
+}
 
 /**
  * The dev server creates its namespace with 24 h retention and registers search attributes only at
@@ -28,13 +40,7 @@ export async function ensureNamespaceSetup(address: string, namespace: string, r
     }
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
-    const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
-    const types = { KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, INT: IndexedValueType.INDEXED_VALUE_TYPE_INT, DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME } as const;
-    const missing = Object.fromEntries(
-      Object.values(searchAttributes)
-        .filter((key) => !known.has(key.name))
-        .map((key) => [key.name, types[key.type as keyof typeof types]]),
-    );
+    const missing = Object.fromEntries(Object.entries(searchAttributeDefinitions()).filter(([name]) => !known.has(name)));
     if (Object.keys(missing).length > 0) {
       await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
       log(`namespace ${namespace}: registered search attributes ${Object.keys(missing).join(', ')}`);

@@ -48,6 +48,14 @@ export interface EventRow {
   started_at: Date | null;
 }
 
+/** What the delivery log reads from an event's row beside Temporal (infra/event-facts.ts). */
+export interface EventDeliveryFacts {
+  id: string;
+  created_at: Date;
+  first_attempts: Record<string, number> | null;
+  resent: Record<string, string> | null;
+}
+
 export class PlanLimitError extends Error {
   override name = 'PlanLimitError';
   constructor(readonly limit: number) {
@@ -70,6 +78,8 @@ function forDelivery(row: DeliveryRow): EndpointForDelivery {
   if (row.previous_secret && row.previous_valid) secrets.push(row.previous_secret);
   return { url: row.url, status: row.status, secrets };
 }
+
+const EVENT_COLUMNS = 'id, tenant_id, kind, type, body, created_at, started_at';
 
 export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
@@ -315,11 +325,11 @@ export function createStore(db: Db) {
     async claimEvent(row: Omit<EventRow, 'created_at' | 'started_at'>): Promise<{ inserted: boolean; row: EventRow }> {
       const inserted = await db.query<EventRow>(
         `INSERT INTO events (id, tenant_id, kind, type, body) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (id) DO NOTHING RETURNING *`,
+         ON CONFLICT (id) DO NOTHING RETURNING ${EVENT_COLUMNS}`,
         [row.id, row.tenant_id, row.kind, row.type, JSON.stringify(row.body)],
       );
       if (inserted.rows[0]) return { inserted: true, row: inserted.rows[0] };
-      const existing = await db.query<EventRow>('SELECT * FROM events WHERE id = $1', [row.id]);
+      const existing = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1`, [row.id]);
       return { inserted: false, row: existing.rows[0]! };
     },
 
@@ -328,8 +338,27 @@ export function createStore(db: Db) {
     },
 
     async getEvent(tenantId: string, id: string): Promise<EventRow | null> {
-      const r = await db.query<EventRow>('SELECT * FROM events WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+      const r = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
       return r.rows[0] ?? null;
+    },
+
+    /** The delivery log's facts for a page of events (one query). */
+    async eventDeliveryFacts(tenantId: string, ids: string[]): Promise<Map<string, EventDeliveryFacts>> {
+      if (ids.length === 0) return new Map();
+      const r = await db.query<EventDeliveryFacts>(
+        'SELECT id, created_at, first_attempts, resent FROM events WHERE tenant_id = $1 AND id = ANY($2::text[])',
+        [tenantId, ids],
+      );
+      return new Map(r.rows.map((row) => [row.id, row]));
+    },
+
+    /** A closed workflow was re-run for one target: that run now speaks for the target. */
+    async recordResend(eventId: string, targetId: string, runId: string): Promise<void> {
+      await db.query(`UPDATE events SET resent = COALESCE(resent, '{}'::jsonb) || jsonb_build_object($2::text, $3::text) WHERE id = $1`, [
+        eventId,
+        targetId,
+        runId,
+      ]);
     },
   };
 }

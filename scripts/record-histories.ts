@@ -1,7 +1,9 @@
 // Re-records test/histories/*.json, the stored histories the replay test (test/workflow/replay.test.ts)
-// holds today's workflow code to: every path a delivery takes, produced by the real stack (API, worker,
-// workflow code, activities, loopback receivers) against a Temporal dev server, with short retry policies
-// so it finishes in seconds. Each file is the JSON `temporal workflow show -o json` writes.
+// holds today's workflow code to: every path an event's workflow takes, produced by the real stack (API
+// with its embedded worker, workflow code, activities, loopback receivers) against a Temporal dev server,
+// with short retry policies so it finishes in seconds. Each file is the JSON `temporal workflow show -o
+// json` writes. test/histories/legacy/ holds histories of the engine before one workflow per event,
+// recorded by that engine: they are never re-recorded (they are what running executions looked like).
 //
 //   npx tsx scripts/record-histories.ts [out dir]      (default test/histories)
 //
@@ -13,6 +15,7 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { createDb, migrate } from '../infra/db';
 import type { RetryPolicy } from '../domain/policies';
+import { createDeliveryClient } from '../activities/http-client';
 import { startReceiver, type Receiver, type Responder } from '../test/support/receiver';
 import { call, createTenant, eventually, startStack, type Stack } from '../test/support/stack';
 import { ensureNamespaceSetup } from '../infra/namespace';
@@ -118,7 +121,19 @@ async function until(stack: Stack, tenant: Tenant, id: string, status: string, a
   );
 }
 
-/** Fan-out to three endpoints: first try, retried then success, exhausted. */
+const policyAttemptsOf = (p: RetryPolicy) => ('delays' in p ? p.delays.length + 1 : p.attempts);
+
+/** One endpoint that answers 200 at once: the happy path (six events). */
+async function recordFirstTry(rec: Recorder, stack: Stack) {
+  const tenant = await createTenant(stack);
+  const ok = await rec.receiver(() => ({ status: 200, body: 'ok' }));
+  const ep = await endpoint(stack, tenant, ok.url);
+  const event = await publish(stack, tenant);
+  await until(stack, tenant, `${event}:${ep}`, 'succeeded', 1);
+  await rec.save(stack, 'event-success-first-try', event);
+}
+
+/** Fan-out to three endpoints: first try, retried then success, exhausted, each on its own timers. */
 async function recordFanOut(rec: Recorder, stack: Stack) {
   const tenant = await createTenant(stack, 'enterprise');
   const ok = await rec.receiver(() => ({ status: 200, body: 'ok' }));
@@ -129,15 +144,21 @@ async function recordFanOut(rec: Recorder, stack: Stack) {
   await until(stack, tenant, `${event}:${epOk}`, 'succeeded', 1);
   await until(stack, tenant, `${event}:${epFlaky}`, 'succeeded', 2);
   await until(stack, tenant, `${event}:${epDown}`, 'failed', policyAttemptsOf(fastPolicies.standard));
-  await rec.save(stack, 'event-fan-out', event);
-  await rec.save(stack, 'delivery-success-first-try', `${event}:${epOk}`);
-  await rec.save(stack, 'delivery-retried-then-success', `${event}:${epFlaky}`);
-  await rec.save(stack, 'delivery-exhausted', `${event}:${epDown}`);
+  await rec.save(stack, 'event-fan-out-mixed', event);
 }
 
-const policyAttemptsOf = (p: RetryPolicy) => ('delays' in p ? p.delays.length + 1 : p.attempts);
+/** Two endpoints on one origin that answers slowly, with one request in flight per origin: one waits. */
+async function recordBusy(rec: Recorder, stack: Stack) {
+  const tenant = await createTenant(stack);
+  const slow = await rec.receiver(() => ({ status: 200, delayMs: 300 }));
+  const [a, b] = [await endpoint(stack, tenant, `${slow.url}/a`), await endpoint(stack, tenant, `${slow.url}/b`)];
+  const event = await publish(stack, tenant);
+  await until(stack, tenant, `${event}:${a}`, 'succeeded', 1);
+  await until(stack, tenant, `${event}:${b}`, 'succeeded', 1);
+  await rec.save(stack, 'event-busy-destination', event);
+}
 
-/** Classic action with an RSA key: data encrypted once (prepareClassicData), first attempt fails. */
+/** Classic action with an RSA key: data encrypted once by the first attempt, which fails; the second sends it again. */
 async function recordClassicEncrypted(rec: Recorder, stack: Stack) {
   const tenant = await createTenant(stack);
   const hook = await rec.receiver((_r, i) => (i === 0 ? { status: 500, body: 'not yet' } : { status: 204 }));
@@ -147,45 +168,44 @@ async function recordClassicEncrypted(rec: Recorder, stack: Stack) {
   if (settings.status !== 200) throw new Error(`webhook settings: ${settings.status}`);
   const action = await call(stack, 'POST', '/v1/actions', tenant.key, { action: 'weldComplete', data: { weld: 'weld_replay' } });
   if (action.status !== 202) throw new Error(`action: ${action.status}`);
-  const id = `${action.body.id}:classic`;
-  await until(stack, tenant, id, 'succeeded', 2);
-  const sent = JSON.parse(hook.requests[0]!.rawBody) as { data: unknown };
-  if (typeof sent.data !== 'string' || sent.data.split(':').length !== 3) throw new Error('classic data was not encrypted');
-  await rec.save(stack, 'event-classic', action.body.id);
-  await rec.save(stack, 'delivery-classic-encrypted', id);
+  await until(stack, tenant, `${action.body.id}:classic`, 'succeeded', 2);
+  const sent = hook.requests.map((r) => JSON.parse(r.rawBody) as { data: unknown });
+  if (typeof sent[0]!.data !== 'string' || (sent[0]!.data as string).split(':').length !== 3) throw new Error('classic data was not encrypted');
+  if (sent[1]!.data !== sent[0]!.data) throw new Error('the second attempt did not send the same encrypted data');
+  await rec.save(stack, 'event-classic-encrypted', action.body.id);
 }
 
-/** Waiting an hour, retry-now (signal: a manual attempt in the same run); then a re-send (a new run). */
-async function recordRetryNow(rec: Recorder, stack: Stack) {
+/**
+ * Waiting an hour: retry now (a manual attempt in the same run); a finished target re-sent while another
+ * still waits (the workflow sends it itself); then, once closed, a re-send (a new run for one target).
+ */
+async function recordRetryAndResend(rec: Recorder, stack: Stack) {
   const tenant = await createTenant(stack);
   const hook = await rec.receiver((_r, i) => (i === 0 ? { status: 500, body: 'not yet' } : { status: 200, body: 'ok' }));
+  const down = await rec.receiver(() => ({ status: 503, body: 'down' }));
   const ep = await endpoint(stack, tenant, hook.url);
-  const id = `${await publish(stack, tenant)}:${ep}`;
+  const epDown = await endpoint(stack, tenant, down.url);
+  const event = await publish(stack, tenant);
+  const id = `${event}:${ep}`;
   await until(stack, tenant, id, 'retrying', 1);
   const retry = await call(stack, 'POST', `/v1/deliveries/${id}/retry`, tenant.key);
-  if (retry.status !== 202) throw new Error(`retry: ${retry.status}`);
+  if (retry.status !== 202 || retry.body.retry !== 'attempting_now') throw new Error(`retry: ${retry.status} ${JSON.stringify(retry.body)}`);
   await until(stack, tenant, id, 'succeeded', 2);
-  const firstRun = (await stack.client.workflow.getHandle(id).describe()).runId;
   const resend = await call(stack, 'POST', `/v1/deliveries/${id}/retry`, tenant.key);
-  if (resend.status !== 202) throw new Error(`re-send: ${resend.status}`);
+  if (resend.status !== 202 || resend.body.retry !== 'attempting_now') throw new Error(`re-send in the run: ${resend.status} ${JSON.stringify(resend.body)}`);
   await until(stack, tenant, id, 'succeeded', 3);
-  const secondRun = (await stack.client.workflow.getHandle(id).describe()).runId;
-  if (secondRun === firstRun) throw new Error('the re-send did not start a new run');
-  await rec.save(stack, 'delivery-retry-now', id, firstRun);
-  await rec.save(stack, 'delivery-resent', id, secondRun);
-}
-
-/** Waiting an hour, the endpoint is deleted: the cancel signal ends the wait. */
-async function recordCanceled(rec: Recorder, stack: Stack) {
-  const tenant = await createTenant(stack);
-  const hook = await rec.receiver(() => ({ status: 503, body: 'down' }));
-  const ep = await endpoint(stack, tenant, hook.url);
-  const id = `${await publish(stack, tenant)}:${ep}`;
-  await until(stack, tenant, id, 'retrying', 1);
-  const del = await call(stack, 'DELETE', `/v1/endpoints/${ep}`, tenant.key);
+  // End the other target's wait, so the workflow closes; then a re-send is a new run.
+  const del = await call(stack, 'DELETE', `/v1/endpoints/${epDown}`, tenant.key);
   if (del.status !== 204) throw new Error(`delete: ${del.status}`);
-  await until(stack, tenant, id, 'canceled', 1);
-  await rec.save(stack, 'delivery-canceled', id);
+  await until(stack, tenant, `${event}:${epDown}`, 'canceled', 1);
+  const firstRun = (await stack.client.workflow.getHandle(event).describe()).runId;
+  await rec.save(stack, 'event-retry-now-resend-canceled', event, firstRun);
+  const again = await call(stack, 'POST', `/v1/deliveries/${id}/retry`, tenant.key);
+  if (again.status !== 202 || again.body.retry !== 'resent') throw new Error(`re-send after close: ${again.status} ${JSON.stringify(again.body)}`);
+  await until(stack, tenant, id, 'succeeded', 4);
+  const secondRun = (await stack.client.workflow.getHandle(event).describe()).runId;
+  if (secondRun === firstRun) throw new Error('the re-send did not start a new run');
+  await rec.save(stack, 'event-resent-after-close', event, secondRun);
 }
 
 async function main() {
@@ -202,7 +222,15 @@ async function main() {
     stacks.push(fast);
     const hourly = await startStack({ policies: hourlyPolicies });
     stacks.push(hourly);
-    await Promise.all([recordFanOut(rec, fast), recordClassicEncrypted(rec, fast), recordRetryNow(rec, hourly), recordCanceled(rec, hourly)]);
+    const oneAtATime = await startStack({ policies: fastPolicies, http: createDeliveryClient({ allowInsecureTargets: true, maxInFlightPerOrigin: 1 }) });
+    stacks.push(oneAtATime);
+    await Promise.all([
+      recordFirstTry(rec, fast),
+      recordFanOut(rec, fast),
+      recordClassicEncrypted(rec, fast),
+      recordRetryAndResend(rec, hourly),
+      recordBusy(rec, oneAtATime),
+    ]);
     log(`wrote ${rec.written.length} histories to ${path.relative(ROOT, outDir) || outDir}`);
   } finally {
     await rec.close();

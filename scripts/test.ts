@@ -54,7 +54,12 @@ async function throwawayDatabase(serverUrl: string): Promise<{ url: string; drop
 }
 
 async function main(): Promise<number> {
-  const files = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((f) => path.resolve(f)) : testFiles(path.join(ROOT, 'test'));
+  // Arguments: test files (default: every test under test/), and node --test options such as
+  // --test-name-pattern=… passed through.
+  const args = process.argv.slice(2);
+  const options = args.filter((a) => a.startsWith('--'));
+  const named = args.filter((a) => !a.startsWith('--')).map((f) => path.resolve(f));
+  const files = named.length > 0 ? named : testFiles(path.join(ROOT, 'test'));
   const scratch = path.join(ROOT, '.tmp', `test-${process.pid}`);
   mkdirSync(scratch, { recursive: true });
   const cleanups: (() => Promise<void>)[] = [async () => rmSync(scratch, { recursive: true, force: true })];
@@ -100,7 +105,7 @@ async function main(): Promise<number> {
     const code = await new Promise<number>((resolve) => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', '--test', '--test-concurrency=1', ...files],
+        ['--import', 'tsx', '--test', '--test-concurrency=1', ...options, ...files],
         {
           cwd: ROOT,
           stdio: 'inherit',

@@ -1,22 +1,28 @@
-// Worker wiring: workflows (prebuilt bundle when given), activities with their shared HTTP client.
-import { Client } from '@temporalio/client';
+// Worker wiring: workflows (prebuilt bundle when given), activities with their shared HTTP client. The API
+// process hosts one on its own NativeConnection (eager start); `npm run worker` runs one alone.
 import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
 import { createActivities } from '../activities';
 import { createDeliveryClient, type DeliveryClient } from '../activities/http-client';
 import type { Config } from '../infra/config';
+import type { EndpointCache } from '../infra/endpoint-cache';
+import type { EventFacts } from '../infra/event-facts';
 import type { Store } from '../infra/store';
 
 export interface WorkerDeps {
   config: Config;
   connection: NativeConnection;
   store: Store;
+  facts: EventFacts;
+  /** Endpoint rows the API of this process read at publish (first attempts reuse them). */
+  endpoints?: EndpointCache;
   /** Path of a bundle made by `npm run build`; without it the workflows are bundled at start. */
   workflowBundlePath?: string;
   http?: DeliveryClient;
   taskQueue?: string;
 }
 
-export async function createWorker({ config, connection, store, workflowBundlePath, http, taskQueue }: WorkerDeps) {
+export async function createWorker({ config, connection, store, facts, endpoints, workflowBundlePath, http, taskQueue }: WorkerDeps) {
   const client =
     http ??
     createDeliveryClient({
@@ -33,18 +39,20 @@ export async function createWorker({ config, connection, store, workflowBundlePa
     ...(workflowBundlePath
       ? { workflowBundle: { codePath: workflowBundlePath } }
       : { workflowsPath: require.resolve('../workflows') }),
-    // The client shares the worker's NativeConnection, which makes eager workflow start possible.
     activities: createActivities({
       store,
       http: client,
+      facts,
+      endpoints,
+      // The legacy fan-out starts deliveryWorkflows with a client on this same connection.
       temporal: new Client({ connection, namespace: config.temporalNamespace }),
       eagerStart: true,
     }),
     maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
     maxConcurrentActivityTaskExecutions: config.workerMaxActivities,
     maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
-    // Every event and every delivery begins with a task on the shared (non-sticky) queue; the default
-    // ratio leaves 2 of 10 pollers there, and the first task of a workflow then waits for a poller.
+    // Started eagerly, most first tasks never reach a poller; those that do (a busy or absent API worker)
+    // wait on the shared queue, so keep half the pollers there.
     maxConcurrentWorkflowTaskPolls: Math.min(20, config.workerMaxWorkflowTasks),
     nonStickyToStickyPollRatio: 0.5,
     // Workflows waiting on long retry timers need no cache; evicted ones replay when their timer fires.

@@ -1,6 +1,7 @@
 // Production entry point of the worker: `npm run worker`, configured only by the environment.
 import { loadConfig, requireSetting } from '../infra/config';
 import { createDb } from '../infra/db';
+import { createEventFacts } from '../infra/event-facts';
 import { createStore } from '../infra/store';
 import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
 import { BUILT_WORKFLOW_BUNDLE, RUNNING_COMPILED } from '../infra/paths';
@@ -10,10 +11,12 @@ async function main() {
   const config = loadConfig(process.env);
   const db = createDb(requireSetting(config.databaseUrl, 'DATABASE_URL'));
   const connection = await connectWorkerConnection(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS);
+  const facts = createEventFacts(db);
   const { worker, http } = await createWorker({
     config,
     connection,
     store: createStore(db),
+    facts,
     workflowBundlePath: config.workflowBundle ?? (RUNNING_COMPILED ? BUILT_WORKFLOW_BUNDLE : undefined),
   });
   console.log(
@@ -30,6 +33,7 @@ async function main() {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks finished
   } finally {
     await http.close();
+    await facts.flush();
     await connection.close();
     await db.end();
   }

@@ -11,9 +11,9 @@ import { PlanLimitError, type EndpointRow } from '../../infra/store';
 import type { RouteDeps } from '../app';
 import { tenantOf } from '../auth';
 import { ApiError, notFound, parseWith } from '../errors';
-import { decodeCursor, encodeCursor } from '../paging';
+import { openCursor, sealCursor } from '../cursor';
 import { publishEvent } from '../publish';
-import { cancelDeliveriesOfEndpoint, recoverEndpoint } from '../deliveries';
+import { cancelDeliveries, recoverEndpoint } from '../delivery-commands';
 
 export function endpointView(row: EndpointRow) {
   return {
@@ -79,11 +79,12 @@ export function endpointsRouter(deps: RouteDeps) {
   router.get('/endpoints', async (req, res) => {
     const q = parseWith(listQuerySchema, req.query, 'query');
     const tenant = await tenantOf(req, store);
-    const rows = await store.listEndpoints(tenant.id, q.limit + 1, decodeCursor(q.cursor));
+    const position = openCursor(q.cursor, tenant.id, (v): v is { after: string } => typeof (v as { after?: unknown } | null)?.after === 'string');
+    const rows = await store.listEndpoints(tenant.id, q.limit + 1, position?.after ?? null);
     const page = rows.slice(0, q.limit);
     res.json({
       data: page.map(endpointView),
-      next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!.id) : null,
+      next_cursor: rows.length > q.limit ? sealCursor({ after: page[page.length - 1]!.id }, tenant.id) : null,
     });
   });
 
@@ -100,7 +101,7 @@ export function endpointsRouter(deps: RouteDeps) {
     if (!row) throw notFound(`endpoint ${endpoint.id}`);
     // Disabling cancels pending retries; enabling again does not resend them.
     if (endpoint.status === 'enabled' && row.status === 'disabled') {
-      await cancelDeliveriesOfEndpoint(deps, tenant.id, endpoint.id, 'endpoint disabled');
+      await cancelDeliveries(deps, tenant.id, { endpointId: endpoint.id }, 'endpoint disabled');
     }
     res.json(endpointView(row));
   });
@@ -108,7 +109,7 @@ export function endpointsRouter(deps: RouteDeps) {
   router.delete('/endpoints/:id', async (req, res) => {
     const { tenant, endpoint } = await load(req);
     await store.deleteEndpoint(tenant.id, endpoint.id);
-    await cancelDeliveriesOfEndpoint(deps, tenant.id, endpoint.id, 'endpoint deleted');
+    await cancelDeliveries(deps, tenant.id, { endpointId: endpoint.id }, 'endpoint deleted');
     res.status(204).end();
   });
 

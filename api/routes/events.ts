@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { publishActionSchema, publishEventSchema } from '../../domain/schemas';
 import type { RouteDeps } from '../app';
 import { tenantOf } from '../auth';
-import { allDeliveries } from '../deliveries';
+import { allDeliveries } from '../delivery-log';
 import { notFound, parseWith } from '../errors';
 import { publishAction, publishEvent } from '../publish';
 
@@ -32,7 +32,7 @@ export function eventsRouter(deps: RouteDeps) {
     const tenant = await tenantOf(req, store);
     const row = await store.getEvent(tenant.id, req.params.id);
     if (!row) throw notFound(`event ${req.params.id}`);
-    const deliveries = await allDeliveries(deps.temporal, { tenantId: tenant.id, eventId: row.id });
+    const deliveries = await allDeliveries(deps, { tenantId: tenant.id, eventId: row.id });
     res.json({ ...row.body, deliveries });
   });
 

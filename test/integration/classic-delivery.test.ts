@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startReceiver, type ReceivedRequest, type Receiver } from '../support/receiver';
-import { call, createTenant, eventually, fastPolicies, startStack, type Stack } from '../support/stack';
+import { call, createTenant, deliveriesStartedFor, eventually, fastPolicies, startStack, type Stack } from '../support/stack';
 
 // @anvilco/encryption ships no type declarations: load the real published decryptor and type the one call.
 const { decryptRSA } = createRequire(__filename)('@anvilco/encryption') as {
@@ -57,10 +57,7 @@ async function publishAction(key: string, body: Record<string, unknown>): Promis
 }
 
 /** The delivery ids the action fanned out to, once its eventWorkflow completed. */
-async function fannedOut(eventId: string): Promise<string[]> {
-  const result = (await stack.client.workflow.getHandle(eventId).result()) as { deliveries: string[] };
-  return result.deliveries;
-}
+const fannedOut = (eventId: string) => deliveriesStartedFor(stack, eventId);
 
 async function deliveryDone(key: string, deliveryId: string) {
   return eventually(

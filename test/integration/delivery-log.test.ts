@@ -4,19 +4,10 @@
 // endpoint cancels its pending retries; tenants see only their own deliveries; bad input is a 400.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { DeliverySummary } from '../../api/deliveries';
+import type { DeliveryAttemptView as AttemptView, DeliverySummary } from '../../api/delivery-log';
 import { startReceiver, type Receiver, type Responder } from '../support/receiver';
 import { call, createTenant, eventually, fastPolicies, startStack, type ApiResponse, type Stack } from '../support/stack';
 
-interface AttemptView {
-  attempt: number;
-  at: string;
-  status_code: number | null;
-  duration_ms: number;
-  error: string | null;
-  response_excerpt: string | null;
-  manual: boolean;
-}
 type Detail = DeliverySummary & { attempts: AttemptView[] };
 type Tenant = { id: string; key: string };
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startReceiver, type Receiver } from '../support/receiver';
-import { call, createTenant, startStack, type ApiResponse, type Stack } from '../support/stack';
+import { call, createTenant, deliveriesStartedFor, startStack, type ApiResponse, type Stack } from '../support/stack';
 import { verify } from '../support/docs-snippet';
 
 
@@ -246,8 +246,7 @@ void test('POST …/test: 202 {event_id}; a synthetic event reaches that endpoin
 
   // The test events fanned out to the one endpoint; the other endpoint subscribed to the same types got nothing.
   for (const eventId of [res.body.event_id as string, typed.body.event_id as string]) {
-    const result = (await stack.client.workflow.getHandle(eventId).result()) as { deliveries: string[] };
-    assert.deepEqual(result.deliveries, [`${eventId}:${ep.body.id as string}`]);
+    assert.deepEqual(await deliveriesStartedFor(stack, eventId), [`${eventId}:${ep.body.id as string}`]);
   }
   await sleep(1500);
   assert.equal(bystander.requests.length, 0);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { startReceiver, type ReceivedRequest, type Receiver } from '../support/receiver';
-import { call, createTenant, eventually, startStack, type ApiResponse, type Stack } from '../support/stack';
+import { call, createTenant, deliveriesStartedFor, eventually, startStack, type ApiResponse, type Stack } from '../support/stack';
 import { verify } from '../support/docs-snippet';
 
 
@@ -55,11 +55,7 @@ async function publish(key: string, body: unknown): Promise<ApiResponse> {
   return call(stack, 'POST', '/v1/events', key, body);
 }
 
-/** The delivery ids the event fanned out to, once its eventWorkflow completed. */
-async function fannedOut(eventId: string): Promise<string[]> {
-  const result = (await stack.client.workflow.getHandle(eventId).result()) as { deliveries: string[] };
-  return [...result.deliveries].sort();
-}
+const fannedOut = (eventId: string) => deliveriesStartedFor(stack, eventId);
 
 async function deliveryDone(tenantKey: string, deliveryId: string) {
   return eventually(

@@ -91,7 +91,7 @@ void test('npm start: banner, health, UI; SIGKILL of the whole tree loses nothin
     const deliveryId = `${event.body.id}:${endpoint.body.id}`;
     await eventually(async () => ((await call(api, 'GET', `/v1/deliveries/${deliveryId}`, key)).body.status === 'succeeded' ? true : undefined), 30_000, 'succeeded');
 
-    // SIGKILL to every process of the tree: launcher, Temporal, PostgreSQL, worker, API.
+    // SIGKILL to every process of the tree: launcher, Temporal, PostgreSQL, API (with its worker).
     process.kill(-first.child.pid!, 'SIGKILL');
     await exited(first.child);
 

@@ -1,17 +1,18 @@
-// The real service for integration tests: the API app and a worker (on a task queue of its own) against
-// the Temporal dev server and PostgreSQL that `npm test` started. Retry policies are the real shapes with
-// short delays, so a test sees several attempts in seconds.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// The real service for integration tests: the API process as `npm run api` runs it (its embedded worker
+// on the same NativeConnection, eager start), on a task queue of its own, against the Temporal dev server
+// and PostgreSQL that `npm test` started. Retry policies are the real shapes with short delays, so a test
+// sees several attempts in seconds.
 import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { createApp } from '../../api/app';
+import { Runtime, type Worker } from '@temporalio/worker';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { DeliveryClient } from '../../activities/http-client';
+import { searchAttributes } from '../../domain/contract';
+import { startApiProcess } from '../../api/process';
 import { loadConfig, type Config } from '../../infra/config';
-import { createDb, type Db } from '../../infra/db';
+import type { Db } from '../../infra/db';
+import type { EventFacts } from '../../infra/event-facts';
 import type { RetryPolicy } from '../../domain/policies';
-import { createStore, type Store } from '../../infra/store';
-import { createWorker } from '../../worker/create-worker';
+import type { Store } from '../../infra/store';
 
 export const fastPolicies: { standard: RetryPolicy; classic: RetryPolicy } = {
   standard: { name: 'standard-fast', initial: 300, coefficient: 2, attempts: 4, maxSpan: 60_000, jitter: 0 },
@@ -24,6 +25,8 @@ export interface Stack {
   config: Config;
   db: Db;
   store: Store;
+  facts: EventFacts;
+  /** The API's client, on its NativeConnection. */
   client: Client;
   taskQueue: string;
   worker: Worker | null;
@@ -41,62 +44,55 @@ export function requireEnv(name: string): string {
 }
 
 export async function startStack(
-  opts: { policies?: typeof fastPolicies; withWorker?: boolean; /** production mode: https-only targets */ secure?: boolean } = {},
+  opts: {
+    policies?: typeof fastPolicies;
+    /** false: the API runs without its embedded worker (a test starts workers itself). */
+    withWorker?: boolean;
+    /** production mode: https-only targets */
+    secure?: boolean;
+    http?: DeliveryClient;
+  } = {},
 ): Promise<Stack> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
     runtimeInstalled = true;
   }
-  const config = loadConfig({ ...process.env, ANVIL_ALLOW_INSECURE_TARGETS: opts.secure ? '0' : '1' });
-  const address = requireEnv('TEMPORAL_ADDRESS');
-  const db = createDb(requireEnv('DATABASE_URL'), 5);
-  const store = createStore(db);
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
   const taskQueue = `test-${randomBytes(6).toString('hex')}`;
   const adminKey = `admin_${randomBytes(16).toString('hex')}`;
-  const app = createApp({ config, store, temporal: client, adminKey, policies: opts.policies ?? fastPolicies, taskQueue });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  const config = loadConfig({
+    ...process.env,
+    ANVIL_ALLOW_INSECURE_TARGETS: opts.secure ? '0' : '1',
+    ANVIL_EMBEDDED_WORKER: opts.withWorker === false ? '0' : '1',
+    // unset (recording histories): bundled from workflows/ at start
+    ANVIL_WORKFLOW_BUNDLE: process.env.ANVIL_TEST_WORKFLOW_BUNDLE || undefined,
   });
-  const workerConnection = await NativeConnection.connect({ address });
-  let running: Promise<void> | null = null;
+  const api = await startApiProcess({
+    config,
+    adminKey,
+    databaseUrl: requireEnv('DATABASE_URL'),
+    port: 0,
+    host: '127.0.0.1',
+    poolSize: 5,
+    policies: opts.policies ?? fastPolicies,
+    taskQueue,
+    ...(opts.http ? { http: opts.http } : {}),
+  });
   const stack: Stack = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: api.url,
     adminKey,
     config,
-    db,
-    store,
-    client,
+    db: api.db,
+    store: api.store,
+    facts: api.facts,
+    client: api.client,
     taskQueue,
-    worker: null,
-    async startWorker() {
-      const { worker } = await createWorker({
-        config,
-        connection: workerConnection,
-        store,
-        taskQueue,
-        workflowBundlePath: process.env.ANVIL_TEST_WORKFLOW_BUNDLE,
-      });
-      stack.worker = worker;
-      running = worker.run();
+    get worker() {
+      return api.worker;
     },
-    async stopWorker() {
-      if (stack.worker && stack.worker.getState() === 'RUNNING') stack.worker.shutdown();
-      await running;
-      stack.worker = null;
-      running = null;
-    },
-    async close() {
-      await stack.stopWorker();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await workerConnection.close();
-      await connection.close();
-      await db.end();
-    },
+    startWorker: () => api.startWorker(),
+    stopWorker: () => api.stopWorker(),
+    close: () => api.close(),
   };
-  if (opts.withWorker !== false) await stack.startWorker();
   return stack;
 }
 
@@ -145,4 +141,17 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** The delivery ids an event's workflow was started with ([] when it had no target: no workflow at all). */
+export async function deliveriesStartedFor(stack: Pick<Stack, 'client'>, eventId: string): Promise<string[]> {
+  const description = await stack.client.workflow
+    .getHandle(eventId)
+    .describe()
+    .catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    });
+  const targets = (description?.typedSearchAttributes.get(searchAttributes.endpointIds) as string[] | undefined) ?? [];
+  return targets.map((target) => `${eventId}:${target}`).sort();
 }

@@ -1,8 +1,9 @@
-// Proves today's workflow code is still deterministic for every stored history (test/histories/*.json,
-// recorded from real runs by scripts/record-histories.ts): each path a delivery takes replays without a
-// DeterminismViolationError. And proves this check can fail: the same histories replayed against a
-// deliberately changed deliveryWorkflow (test/support/changed-workflows.ts: one extra timer before the
-// first attempt) are reported non-deterministic, by the SDK and by `npm run replay`.
+// Proves today's workflow code is still deterministic for every stored history: test/histories/*.json
+// (recorded from real runs of today's eventWorkflow by scripts/record-histories.ts: every path it takes)
+// and test/histories/legacy/*.json (recorded by the engine before one workflow per event: executions still
+// running at the upgrade must replay on the new workers). And proves this check can fail: the same
+// histories replayed against a deliberately changed eventWorkflow (test/support/changed-workflows.ts: one
+// extra timer before the first attempt) are reported non-deterministic, by the SDK and by `npm run replay`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,8 +26,18 @@ import { temporal } from '@temporalio/proto';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const HISTORIES = path.join(ROOT, 'test', 'histories');
-/** Every path the stored histories must cover (scripts/record-histories.ts writes these). */
+const LEGACY = path.join(HISTORIES, 'legacy');
+/** Every path the stored histories of today's eventWorkflow must cover (scripts/record-histories.ts writes these). */
 const PATHS = [
+  'event-success-first-try',
+  'event-fan-out-mixed',
+  'event-busy-destination',
+  'event-classic-encrypted',
+  'event-retry-now-resend-canceled',
+  'event-resent-after-close',
+];
+/** The legacy engine's paths (never re-recorded). */
+const LEGACY_PATHS = [
   'delivery-success-first-try',
   'delivery-retried-then-success',
   'delivery-exhausted',
@@ -44,19 +55,22 @@ interface Stored extends HistoryAndWorkflowId {
   history: History;
   name: string;
   type: string;
+  legacy: boolean;
 }
 
-function stored(): Stored[] {
-  return readdirSync(HISTORIES)
+function storedIn(dir: string, legacy: boolean): Stored[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((file) => {
-      const history = historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8')));
+      const history = historyFromJSON(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
       const type = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?';
-      const name = file.replace(/\.json$/, '');
-      return { name, type, workflowId: name, history };
+      const name = `${legacy ? 'legacy/' : ''}${file.replace(/\.json$/, '')}`;
+      return { name, type, workflowId: name, history, legacy };
     });
 }
+
+const stored = (): Stored[] => [...storedIn(HISTORIES, false), ...storedIn(LEGACY, true)];
 
 async function replayAll(options: ReplayWorkerOptions, histories: Stored[]): Promise<Map<string, ReplayResult>> {
   const results = new Map<string, ReplayResult>();
@@ -89,13 +103,15 @@ after(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-void test('a stored history exists for every delivery path and the fan-out', () => {
+void test('a stored history exists for every path of eventWorkflow, and for the legacy engine', () => {
   const histories = stored();
-  assert.deepEqual(histories.map((h) => h.name).sort(), [...PATHS].sort());
+  assert.deepEqual(histories.map((h) => h.name).sort(), [...PATHS, ...LEGACY_PATHS.map((p) => `legacy/${p}`)].sort());
   for (const h of histories) {
-    assert.equal(h.type, h.name.startsWith('event-') ? 'eventWorkflow' : 'deliveryWorkflow', h.name);
+    assert.equal(h.type, h.name.includes('event-') ? 'eventWorkflow' : 'deliveryWorkflow', h.name);
     assert.equal(h.history.events?.at(-1)?.eventType, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, `${h.name} is a completed run`);
   }
+  // The happy path is the cheapest thing Temporal does: six events.
+  assert.equal(histories.find((h) => h.name === 'event-success-first-try')!.history.events?.length, 6);
 });
 
 void test('every stored history replays deterministically against today\'s workflow code', async () => {
@@ -103,19 +119,19 @@ void test('every stored history replays deterministically against today\'s workf
   for (const [name, result] of results) assert.equal(result.error, undefined, `${name}: ${result.error?.message}`);
 });
 
-void test('a changed deliveryWorkflow (one extra timer) is caught as non-deterministic', async () => {
+void test('a changed eventWorkflow (one extra timer) is caught as non-deterministic', async () => {
   const histories = stored();
-  const one = histories.find((h) => h.name === 'delivery-success-first-try')!;
+  const one = histories.find((h) => h.name === 'event-success-first-try')!;
   await assert.rejects(Worker.runReplayHistory({ workflowBundle: { code: changedCode } }, one.history, one.workflowId), (err: unknown) => {
     assert.ok(err instanceof DeterminismViolationError, `got ${String(err)}`);
     assert.match(err.message, /Nondeterminism error/);
     return true;
   });
-  // Every deliveryWorkflow history fails against the change; the untouched eventWorkflow still passes.
+  // Every history of today's engine fails against the change; the untouched legacy paths still pass.
   const results = await replayAll({ workflowBundle: { code: changedCode } }, histories);
   for (const h of histories) {
     const error = results.get(h.name)?.error;
-    if (h.type === 'deliveryWorkflow') assert.ok(error instanceof DeterminismViolationError, `${h.name} must fail against the change`);
+    if (!h.legacy) assert.ok(error instanceof DeterminismViolationError, `${h.name} must fail against the change`);
     else assert.equal(error, undefined, `${h.name}: ${error?.message}`);
   }
 });
@@ -124,7 +140,7 @@ void test('npm run replay prints a verdict per history and exits 1 when one is n
   const changedBundle = path.join(scratch, 'changed-bundle.js');
   writeFileSync(changedBundle, changedCode);
   const run = (bundle: string | undefined) =>
-    spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'replay.ts'), HISTORIES], {
+    spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'replay.ts'), HISTORIES, LEGACY], {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, ANVIL_WORKFLOW_BUNDLE: bundle ?? '' },
@@ -132,12 +148,11 @@ void test('npm run replay prints a verdict per history and exits 1 when one is n
     });
   const today = run(process.env.ANVIL_TEST_WORKFLOW_BUNDLE);
   assert.equal(today.status, 0, today.stdout + today.stderr);
-  for (const name of PATHS) assert.match(today.stdout, new RegExp(`${name}\\.json: deterministic\\n`));
+  for (const name of [...PATHS, ...LEGACY_PATHS]) assert.match(today.stdout, new RegExp(`${name}\\.json: deterministic\\n`));
 
   const changed = run(changedBundle);
   assert.equal(changed.status, 1, changed.stdout + changed.stderr);
-  assert.match(changed.stdout, /delivery-retry-now\.json: NON-DETERMINISTIC: .*Nondeterminism error/);
-  assert.match(changed.stdout, /event-fan-out\.json: deterministic\n/);
-  const deliveries = PATHS.filter((p) => p.startsWith('delivery-')).length;
-  assert.match(changed.stdout, new RegExp(`${PATHS.length} histories replayed, ${deliveries} failed`));
+  assert.match(changed.stdout, /histories\/event-retry-now-resend-canceled\.json: NON-DETERMINISTIC: .*Nondeterminism error/);
+  assert.match(changed.stdout, /legacy\/event-fan-out\.json: deterministic\n/);
+  assert.match(changed.stdout, new RegExp(`${PATHS.length + LEGACY_PATHS.length} histories replayed, ${PATHS.length} failed`));
 });

@@ -1,0 +1,122 @@
+// The API process: Express on a port, a Temporal client on a NativeConnection, and (unless
+// ANVIL_EMBEDDED_WORKER=0) a worker on that same connection, so the event workflows this process starts
+// are started eagerly: the first workflow task comes back with the start and runs here, with no matching
+// round trip. Eager start falls back to ordinary dispatch by itself when this worker has no free slot.
+// Used by `npm run api`, `npm start`, the tests and the benchmark.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { DeliveryClient } from '../activities/http-client';
+import type { RetryPolicy } from '../domain/policies';
+import type { Config } from '../infra/config';
+import { createDb, type Db } from '../infra/db';
+import { createEndpointCache } from '../infra/endpoint-cache';
+import { createEventFacts, type EventFacts } from '../infra/event-facts';
+import { createStore, type Store } from '../infra/store';
+import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
+import { createWorker } from '../worker/create-worker';
+import { createApp } from './app';
+
+export interface ApiProcessOptions {
+  config: Config;
+  adminKey: string;
+  databaseUrl: string;
+  port?: number;
+  host?: string;
+  /** Tests and the benchmark: policies with other delays, a task queue of their own, an HTTP client. */
+  policies?: { standard: RetryPolicy; classic: RetryPolicy };
+  taskQueue?: string;
+  http?: DeliveryClient;
+  poolSize?: number;
+  onWorkflowStarted?: (eager: boolean) => void;
+}
+
+export interface ApiProcess {
+  url: string;
+  server: Server;
+  client: Client;
+  connection: NativeConnection;
+  db: Db;
+  store: Store;
+  facts: EventFacts;
+  worker: Worker | null;
+  /** Starts (again) the embedded worker. */
+  startWorker(): Promise<void>;
+  /** Stops the embedded worker; the API keeps answering (starts are then dispatched through matching). */
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProcess> {
+  const { config } = opts;
+  const db = createDb(opts.databaseUrl, opts.poolSize ?? 10);
+  const store = createStore(db);
+  const facts = createEventFacts(db);
+  const endpoints = createEndpointCache();
+  const connection = await connectWorkerConnection(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS);
+  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const taskQueue = opts.taskQueue ?? config.taskQueue;
+  const app = createApp({
+    config,
+    store,
+    temporal: client,
+    adminKey: opts.adminKey,
+    facts,
+    endpoints,
+    eagerStart: config.embeddedWorker,
+    taskQueue,
+    ...(opts.policies ? { policies: opts.policies } : {}),
+    ...(opts.onWorkflowStarted ? { onWorkflowStarted: opts.onWorkflowStarted } : {}),
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(opts.port ?? config.port, opts.host ?? '0.0.0.0', () => resolve(s));
+    s.once('error', reject);
+  });
+  let running: Promise<void> | null = null;
+  let http: DeliveryClient | null = null;
+  const processHandle: ApiProcess = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+    client,
+    connection,
+    db,
+    store,
+    facts,
+    worker: null,
+    async startWorker() {
+      const created = await createWorker({
+        config,
+        connection,
+        store,
+        facts,
+        endpoints,
+        taskQueue,
+        workflowBundlePath: config.workflowBundle,
+        ...(opts.http ? { http: opts.http } : {}),
+      });
+      processHandle.worker = created.worker;
+      http = opts.http ? null : created.http;
+      running = created.worker.run();
+    },
+    async stopWorker() {
+      const worker = processHandle.worker;
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await http?.close();
+      processHandle.worker = null;
+      running = null;
+      http = null;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await processHandle.stopWorker();
+      await facts.flush();
+      await connection.close();
+      await db.end();
+    },
+  };
+  if (config.embeddedWorker) await processHandle.startWorker();
+  return processHandle;
+}
