@@ -5,12 +5,13 @@
 // DNS failure, huge body) `post()` resolves with an `AttemptOutcome` that the caller records
 // in the delivery log. It only rejects in two cases where *no attempt was made*:
 //
-// * `EndpointBusyError` — the origin already has `maxInFlightPerOrigin` requests in flight.
+// * `EndpointBusyError` — the origin already has `maxInFlightPerOrigin` requests in flight and no
+//   slot came free within `slotWaitMs` (or `maxQueuedPerOrigin` others already wait for one).
 //   Per-origin concurrency is bounded so one slow customer endpoint cannot tie up every
-//   worker slot and connection and starve deliveries to everybody else. We refuse instead of
-//   queueing: a queued request would sit inside the activity, burning its time-out, and the
-//   wait would count as a failed attempt. Rejecting before anything is sent lets the caller
-//   retry later without consuming one of the delivery's attempts.
+//   worker slot and connection and starve deliveries to everybody else. A short, bounded wait
+//   in line absorbs bursts to a healthy endpoint (its slots free up within milliseconds);
+//   past it we refuse rather than queue longer, so the caller can wait on a durable timer
+//   without holding a worker slot, and without consuming one of the delivery's attempts.
 // * the client has been closed.
 //
 // SSRF protection (unless `allowInsecureTargets`): only https: is accepted, and every
@@ -31,6 +32,10 @@ import { isForbiddenAddress, isForbiddenHost } from '../domain/addresses';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_IN_FLIGHT_PER_ORIGIN = 10;
+/** How long a request may wait in line for one of its origin's slots before it is refused as busy. */
+export const DEFAULT_SLOT_WAIT_MS = 1000;
+/** How many requests may wait in line per origin; more are refused as busy at once. */
+export const DEFAULT_MAX_QUEUED_PER_ORIGIN = 100;
 export const DEFAULT_RESPONSE_EXCERPT_BYTES = 2048;
 /** How long an idle keep-alive connection is kept for the next delivery to the same origin. */
 export const KEEP_ALIVE_TIMEOUT_MS = 30_000;
@@ -47,8 +52,12 @@ export interface DeliveryClientOptions {
   allowInsecureTargets: boolean;
   /** Bound on the whole attempt: connect, headers and excerpt of the body. */
   timeoutMs?: number;
-  /** Concurrent requests (and connections) per origin; more are refused with EndpointBusyError. */
+  /** Concurrent requests (and connections) per origin; more wait in line, briefly, or are refused. */
   maxInFlightPerOrigin?: number;
+  /** How long a request waits for a slot of its origin before EndpointBusyError (0: refuse at once). */
+  slotWaitMs?: number;
+  /** Requests waiting in line per origin beyond which EndpointBusyError comes at once. */
+  maxQueuedPerOrigin?: number;
   /** How many bytes of the response body are kept in the outcome. */
   responseExcerptBytes?: number;
 }
@@ -257,6 +266,8 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxInFlight = options.maxInFlightPerOrigin ?? DEFAULT_MAX_IN_FLIGHT_PER_ORIGIN;
   const excerptBytes = options.responseExcerptBytes ?? DEFAULT_RESPONSE_EXCERPT_BYTES;
+  const slotWaitMs = options.slotWaitMs ?? DEFAULT_SLOT_WAIT_MS;
+  const maxQueued = options.maxQueuedPerOrigin ?? DEFAULT_MAX_QUEUED_PER_ORIGIN;
   if (!(timeoutMs > 0)) throw new RangeError('timeoutMs must be > 0');
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError('maxInFlightPerOrigin must be an integer >= 1');
   if (!Number.isInteger(excerptBytes) || excerptBytes < 0) throw new RangeError('responseExcerptBytes must be an integer >= 0');
@@ -272,10 +283,51 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
   });
 
   const inFlight = new Map<string, number>();
+  /** Per origin, the requests waiting for a slot, first come first served: each is handed a freed slot. */
+  const waiting = new Map<string, (() => void)[]>();
   let closed = false;
 
+  /** Takes a slot of `origin`, waiting in line up to slotWaitMs; throws EndpointBusyError otherwise. */
+  async function acquire(origin: string): Promise<void> {
+    const current = inFlight.get(origin) ?? 0;
+    if (current < maxInFlight) {
+      inFlight.set(origin, current + 1);
+      return;
+    }
+    const line = waiting.get(origin) ?? [];
+    if (slotWaitMs <= 0 || line.length >= maxQueued) throw new EndpointBusyError(origin, current);
+    waiting.set(origin, line);
+    await new Promise<void>((resolve, reject) => {
+      const handOver = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const i = line.indexOf(handOver);
+        if (i !== -1) line.splice(i, 1);
+        if (line.length === 0 && waiting.get(origin) === line) waiting.delete(origin);
+        reject(new EndpointBusyError(origin, inFlight.get(origin) ?? 0));
+      }, slotWaitMs);
+      line.push(handOver);
+    });
+  }
+
+  /** Gives the slot to the next in line, or frees it. */
+  function release(origin: string): void {
+    const line = waiting.get(origin);
+    const next = line?.shift();
+    if (line && line.length === 0) waiting.delete(origin);
+    if (next) {
+      next(); // the slot passes on: inFlight stays as it is
+      return;
+    }
+    const remaining = (inFlight.get(origin) ?? 1) - 1;
+    if (remaining > 0) inFlight.set(origin, remaining);
+    else inFlight.delete(origin);
+  }
+
   async function post(url: string, body: string, headers: Record<string, string>): Promise<AttemptOutcome> {
-    const started = performance.now();
+    let started = performance.now();
     const outcome = (fields: Partial<AttemptOutcome>): AttemptOutcome => ({
       statusCode: null,
       error: null,
@@ -305,11 +357,11 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
       return outcome({ error: `unsupported URL scheme ${target.protocol}` });
     }
 
-    // Reserve the slot synchronously (no await above) so concurrent calls cannot overshoot.
+    // A slot is taken synchronously when one is free (no await above), so concurrent calls cannot
+    // overshoot; the attempt's duration and time-out start once it has one.
     const origin = target.origin;
-    const current = inFlight.get(origin) ?? 0;
-    if (current >= maxInFlight) throw new EndpointBusyError(origin, current);
-    inFlight.set(origin, current + 1);
+    await acquire(origin);
+    started = performance.now();
 
     const classify = (statusCode: number, location: string | string[] | undefined, responseExcerpt: string) => {
       if (statusCode >= 200 && statusCode < 300) {
@@ -365,9 +417,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
       return outcome({ error: describeError(err, timedOut, timeoutMs) });
     } finally {
       clearTimeout(timer);
-      const remaining = (inFlight.get(origin) ?? 1) - 1;
-      if (remaining > 0) inFlight.set(origin, remaining);
-      else inFlight.delete(origin);
+      release(origin);
     }
   }
 

@@ -222,7 +222,7 @@ async function main() {
     stacks.push(fast);
     const hourly = await startStack({ policies: hourlyPolicies });
     stacks.push(hourly);
-    const oneAtATime = await startStack({ policies: fastPolicies, http: createDeliveryClient({ allowInsecureTargets: true, maxInFlightPerOrigin: 1 }) });
+    const oneAtATime = await startStack({ policies: fastPolicies, http: createDeliveryClient({ allowInsecureTargets: true, maxInFlightPerOrigin: 1, slotWaitMs: 0 }) });
     stacks.push(oneAtATime);
     await Promise.all([
       recordFirstTry(rec, fast),

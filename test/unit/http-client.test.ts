@@ -298,13 +298,13 @@ void test('keep-alive: sequential posts to one origin reuse a single connection'
   }
 });
 
-void test('busy origin: the post over maxInFlightPerOrigin rejects with EndpointBusyError without sending', async () => {
+void test('busy origin, no wait: the post over maxInFlightPerOrigin rejects with EndpointBusyError without sending', async () => {
   const slow = await startServer((_req, res) => {
     setTimeout(() => res.end('slow ok'), 300);
   });
   const other = await startServer((_req, res) => res.end('fast ok'));
   try {
-    await withClient({ ...insecure, maxInFlightPerOrigin: 2 }, async (client) => {
+    await withClient({ ...insecure, maxInFlightPerOrigin: 2, slotWaitMs: 0 }, async (client) => {
       const first = client.post(slow.url, '{}', {});
       const second = client.post(slow.url, '{}', {});
       await assert.rejects(client.post(slow.url, '{}', {}), (err: unknown) => {
@@ -328,6 +328,39 @@ void test('busy origin: the post over maxInFlightPerOrigin rejects with Endpoint
   } finally {
     await slow.close();
     await other.close();
+  }
+});
+
+void test('busy origin: requests over the cap wait in line for a slot, first come first served, or are refused after the wait', async () => {
+  const order: string[] = [];
+  const slow = await startServer((req, res) => {
+    order.push(req.url ?? '');
+    setTimeout(() => res.end('ok'), 200);
+  });
+  try {
+    await withClient({ ...insecure, maxInFlightPerOrigin: 1, slotWaitMs: 1000 }, async (client) => {
+      const started = performance.now();
+      const results = await Promise.all(['/1', '/2', '/3'].map((p) => client.post(slow.url + p, '{}', {})));
+      assert.deepEqual(results.map((r) => r.ok), [true, true, true]);
+      assert.deepEqual(order.map((u) => u.slice(u.lastIndexOf('/'))), ['/1', '/2', '/3'], 'one at a time, in the order they came');
+      assert.equal(slow.connections, 1, 'one connection, reused');
+      assert.ok(performance.now() - started >= 550, 'they waited for each other');
+      // Each attempt's duration counts from its own request, not its time in line.
+      assert.ok(results.every((r) => r.durationMs < 400), JSON.stringify(results.map((r) => r.durationMs)));
+    });
+    await withClient({ ...insecure, maxInFlightPerOrigin: 1, slotWaitMs: 100 }, async (client) => {
+      const first = client.post(slow.url, '{}', {});
+      await assert.rejects(client.post(slow.url, '{}', {}), EndpointBusyError, 'no slot within 100 ms');
+      assert.equal((await first).ok, true);
+    });
+    await withClient({ ...insecure, maxInFlightPerOrigin: 1, slotWaitMs: 1000, maxQueuedPerOrigin: 1 }, async (client) => {
+      const first = client.post(slow.url, '{}', {});
+      const second = client.post(slow.url, '{}', {});
+      await assert.rejects(client.post(slow.url, '{}', {}), EndpointBusyError, 'the line is full');
+      assert.deepEqual((await Promise.all([first, second])).map((r) => r.ok), [true, true]);
+    });
+  } finally {
+    await slow.close();
   }
 });
 
