@@ -37,6 +37,7 @@ export const configSchema = z.object({
   ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().min(1).max(1_000).default(10),
   ANVIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   ANVIL_EMBEDDED_WORKER: booleanFromEnv.optional(),
+  ANVIL_WORKFLOW_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(0),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -64,6 +65,8 @@ export interface Config {
   workflowBundle: string | undefined;
   /** The API process hosts a worker on its own connection and starts event workflows eagerly. */
   embeddedWorker: boolean;
+  /** node:vm's watchdog on each call into the workflow sandbox, in ms; 0: none (scripts/patch-temporal-worker.mjs). */
+  workflowDeadlockTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -112,6 +115,7 @@ export function loadConfig(
     maxInFlightPerEndpoint: c.ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT,
     workflowBundle: c.ANVIL_WORKFLOW_BUNDLE,
     embeddedWorker: c.ANVIL_EMBEDDED_WORKER ?? true,
+    workflowDeadlockTimeoutMs: c.ANVIL_WORKFLOW_DEADLOCK_TIMEOUT_MS,
   };
 }
 

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { patchTemporalWorker } from './patch-temporal-worker.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const VENV = path.join(ROOT, '.venv');
@@ -97,6 +98,11 @@ const command = COMMANDS[process.argv[2]];
 if (!command) fail(`usage: node scripts/bootstrap.mjs ${Object.keys(COMMANDS).join('|')} [args…]`);
 ensureNode();
 ensureNodeModules();
+try {
+  patchTemporalWorker(); // normally done by npm's postinstall; a node_modules from before it gets it here
+} catch (err) {
+  fail(err.message);
+}
 const toolEnv = resolveTools(command.needs);
 
 const child = spawn(process.execPath, ['--import', 'tsx', command.script, ...process.argv.slice(3)], {

@@ -8,6 +8,7 @@ import type { Config } from '../infra/config';
 import type { EndpointCache } from '../infra/endpoint-cache';
 import type { EventFacts } from '../infra/event-facts';
 import type { Store } from '../infra/store';
+import { watchdogPatchApplied } from './sdk-patch';
 
 export interface WorkerDeps {
   config: Config;
@@ -32,6 +33,9 @@ export async function createWorker({ config, connection, store, facts, endpoints
   // tsx turns source maps on; the workflow sandbox captures stack traces on hot paths, and with source
   // maps on every capture maps its frames. Workflow code is a webpack bundle: the maps buy little here.
   process.setSourceMapsEnabled(false);
+  if (config.workflowDeadlockTimeoutMs === 0 && !watchdogPatchApplied()) {
+    throw new Error('ANVIL_WORKFLOW_DEADLOCK_TIMEOUT_MS=0 needs the patch `npm install` applies to @temporalio/worker (scripts/patch-temporal-worker.mjs): run npm install, or set a timeout such as 5000');
+  }
   const worker = await Worker.create({
     connection,
     namespace: config.temporalNamespace,
@@ -57,6 +61,8 @@ export async function createWorker({ config, connection, store, facts, endpoints
     nonStickyToStickyPollRatio: 0.5,
     // Workflows waiting on long retry timers need no cache; evicted ones replay when their timer fires.
     maxCachedWorkflows: config.workerMaxCachedWorkflows,
+    // Not in the SDK's option types, but read (scripts/patch-temporal-worker.mjs says why and what 0 gives up).
+    ...({ isolateExecutionTimeout: config.workflowDeadlockTimeoutMs } as object),
   });
   return { worker, http: client };
 }
