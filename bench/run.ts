@@ -7,6 +7,7 @@
 // Scenarios: bursts of BENCH_DELIVERIES (400) deliveries at fan-out 1 and 10 with BENCH_LANES (32)
 // publishers; paced publishing at BENCH_RATE (8) events/s for BENCH_PACED_SECONDS (20) s; then
 // BENCH_TIMERS (10 000; 0 skips) deliveries to a failing endpoint that wait on a 1 h retry timer.
+// BENCH_SYSTEMS (naive,floor,anvil) picks systems; BENCH_PROFILE=dir writes a CPU profile of each.
 // Printed per run: deliveries/s, publish-to-receipt p50/p99, history events and state transitions per
 // delivery, the share of eager starts, CPU ms per delivery by process, peak PSS of all processes.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -86,36 +87,42 @@ function rssMiB(pid: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The receiver: records the first arrival of every (event, path), answers 200 or 500.
+// The receivers: ten loopback endpoints on ten ports (the ten targets of a fan-out are ten destinations,
+// as ten customers' endpoints would be), one handler: it records the first arrival of every (event,
+// path) and answers 200 or 500.
 
 interface Receiver {
-  url: string;
+  /** One base URL per target index. */
+  urls: string[];
   firstAt: Map<string, number>;
   failing: boolean;
   close(): void;
 }
 
-function startReceiver(): Promise<Receiver> {
-  const state: Receiver = { url: '', firstAt: new Map(), failing: false, close: () => {} };
-  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const key = `${String(req.headers['anvil-event-id'] ?? '')}|${req.url}`;
-      if (!state.firstAt.has(key)) state.firstAt.set(key, performance.now());
-      res.statusCode = state.failing ? 500 : 200;
-      res.end('ok');
+async function startReceiver(ports = 10): Promise<Receiver> {
+  const state: Receiver = { urls: [], firstAt: new Map(), failing: false, close: () => {} };
+  const servers: http.Server[] = [];
+  for (let i = 0; i < ports; i++) {
+    const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const key = `${String(req.headers['anvil-event-id'] ?? '')}|${req.url}`;
+        if (!state.firstAt.has(key)) state.firstAt.set(key, performance.now());
+        res.statusCode = state.failing ? 500 : 200;
+        res.end('ok');
+      });
     });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      state.close = () => {
-        server.closeAllConnections();
-        server.close();
-      };
-      resolve(state);
-    }),
-  );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    state.urls.push(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  }
+  state.close = () => {
+    for (const server of servers) {
+      server.closeAllConnections();
+      server.close();
+    }
+  };
+  return state;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -191,7 +198,7 @@ const pending = new Map<ChildProcess, Map<string, (m: Reply) => void>>();
 async function forkSystem(name: SystemName, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url?: string }> {
   const child = fork(path.join(__dirname, 'system-process.ts'), [name], {
     env: { ...process.env, ...env },
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ready = await new Promise<{ url?: string }>((resolve, reject) => {
@@ -207,7 +214,7 @@ const body = (id: string) =>
 let sequence = 0;
 const nextId = (tag: string) => `evt_${tag}${String(sequence++).padStart(10, '0')}`;
 
-async function referenceSystem(name: 'naive' | 'floor', env: NodeJS.ProcessEnv, receiverUrl: string): Promise<System> {
+async function referenceSystem(name: 'naive' | 'floor', env: NodeJS.ProcessEnv, receiverUrls: string[]): Promise<System> {
   const { child } = await forkSystem(name, env);
   const paths = (fanOut: number) => Array.from({ length: fanOut }, (_, i) => `/${name}${i}`);
   return {
@@ -216,7 +223,7 @@ async function referenceSystem(name: 'naive' | 'floor', env: NodeJS.ProcessEnv, 
     async publish(fanOut) {
       const id = nextId(name);
       const p = paths(fanOut);
-      await ask(child, { type: 'start', id, urls: p.map((x) => receiverUrl + x), body: body(id) });
+      await ask(child, { type: 'start', id, urls: p.map((x, i) => receiverUrls[i] + x), body: body(id) });
       return { id, paths: p };
     },
     workflowIds: (id, fanOut) => (name === 'floor' ? [id] : Array.from({ length: fanOut }, (_, i) => `${id}-${i}`)),
@@ -289,7 +296,7 @@ async function main() {
     const endpoints: string[] = [];
     for (let i = 0; i < 10; i++) {
       const events = i === 0 ? ['lead.created', 'lead.stage_changed'] : ['lead.created'];
-      endpoints.push((await store.createEndpoint(tenant, { url: `${receiver.url}/ep${i}`, events: events as never, description: null, filter: null })).id);
+      endpoints.push((await store.createEndpoint(tenant, { url: `${receiver.urls[i]}/ep${i}`, events: events as never, description: null, filter: null })).id);
     }
 
     const bundle = async (file: string, name: string) => {
@@ -303,7 +310,7 @@ async function main() {
     const systems: System[] = [];
     for (const name of SYSTEMS) {
       if (name === 'anvil') systems.push(await anvilSystem(anvilEnv, { apiKey, endpoints }));
-      else systems.push(await referenceSystem(name, { ...common, TEMPORAL_TASK_QUEUE: `bench-${name}`, BENCH_BUNDLE: await bundle(`./${name}`, name) }, receiver.url));
+      else systems.push(await referenceSystem(name, { ...common, TEMPORAL_TASK_QUEUE: `bench-${name}`, BENCH_BUNDLE: await bundle(`./${name}`, name) }, receiver.urls));
     }
     cleanups.push(() => Promise.all(systems.map((s) => stopProcess(s.child, 15_000))));
     const connection = await Connection.connect({ address: temporal.address });
