@@ -37,6 +37,7 @@ export const configSchema = z.object({
   ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().min(1).max(1_000).default(10),
   ANVIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   ANVIL_EMBEDDED_WORKER: booleanFromEnv.optional(),
+  ANVIL_RETRY_TIME_SCALE: z.coerce.number().gt(0).max(1).default(1),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -64,6 +65,8 @@ export interface Config {
   workflowBundle: string | undefined;
   /** The API process hosts a worker on its own connection and starts event workflows eagerly. */
   embeddedWorker: boolean;
+  /** Multiplies every wait of the retry schedules (1 = the real ones); end-to-end and chaos runs only. */
+  retryTimeScale: number;
 }
 
 export class ConfigError extends Error {
@@ -112,6 +115,7 @@ export function loadConfig(
     maxInFlightPerEndpoint: c.ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT,
     workflowBundle: c.ANVIL_WORKFLOW_BUNDLE,
     embeddedWorker: c.ANVIL_EMBEDDED_WORKER ?? true,
+    retryTimeScale: c.ANVIL_RETRY_TIME_SCALE,
   };
 }
 
