@@ -20,6 +20,7 @@ const COMMANDS = {
   bench: { script: 'bench/run.ts', needs: ['cli'] },
   // The real Temporal server is built from its Go module by the script itself (cached in .cluster/).
   cluster: { script: 'scripts/cluster/main.ts', needs: [] },
+  'test-cluster': { script: 'scripts/cluster/test-cluster.ts', needs: [] },
 };
 
 function fail(sentence) {

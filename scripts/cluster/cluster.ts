@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { PROJECT_ROOT } from '../../infra/paths';
 import { ensureTemporalBinaries, type TemporalBinaries } from './binaries';
-import { freePort, portInUse, startEmbeddedPostgres } from '../local-services';
+import { portInUse, startEmbeddedPostgres } from '../local-services';
 import { PidService, ProcessService, type Log, type Service } from './services';
 
 export const SCHEMA_SCRIPT = path.join(PROJECT_ROOT, 'deploy', 'temporal-schema.sh');
@@ -75,11 +75,13 @@ export function temporalPorts(frontend: number) {
   };
 }
 
-/** A frontend port whose whole layout is free (for tests and chaos runs). */
+/**
+ * A frontend port whose whole layout is free (for tests and chaos runs). Temporal stores membership ports
+ * in a smallint column, so the layout stays below 32768, under the kernel's ephemeral range.
+ */
 export async function freeTemporalPort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const candidate = await freePort();
-    if (candidate - 300 < 1024 || candidate + 10 > 65535) continue;
+  for (let i = 0; i < 100; i++) {
+    const candidate = 10_300 + Math.floor(Math.random() * 22_000);
     const busy = await Promise.all(Object.values(temporalPorts(candidate)).map((p) => portInUse(p)));
     if (!busy.some(Boolean)) return candidate;
   }
@@ -152,6 +154,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   try {
     const { binaries } = await ensureTemporalBinaries(o.log);
     if (!existsSync(path.join(PROJECT_ROOT, 'dist', 'api', 'main.js'))) throw new Error('dist/ is missing: run npm run build first');
+    if (o.temporalPort < 1324 || o.temporalPort > 32_757) {
+      throw new Error(`ANVIL_TEMPORAL_PORT=${o.temporalPort}: the Temporal server needs it between 1324 and 32757 (it uses ports 300 below to 10 above, and stores them as smallint)`);
+    }
     const logsDir = path.join(o.dataDir, 'logs');
     mkdirSync(logsDir, { recursive: true });
     await ensurePortsFree([

@@ -41,7 +41,8 @@ abstract class SupervisedService implements Service {
   readonly events: ServiceEvent[] = [];
   protected stopping = false;
   protected ready = false;
-  private waiters: (() => void)[] = [];
+  private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private everReady = false;
   private recent = '';
   private logFile: WriteStream | null = null;
   private restartsInARow = 0;
@@ -78,9 +79,15 @@ abstract class SupervisedService implements Service {
     if (this.ready) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.name} was not ready within ${timeoutMs / 1000} s:\n${this.tail()}`)), timeoutMs);
-      this.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
+      this.waiters.push({
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
       });
     });
   }
@@ -119,8 +126,9 @@ abstract class SupervisedService implements Service {
   protected markReady() {
     if (this.ready) return;
     this.ready = true;
+    this.everReady = true;
     this.record('ready', this.pid());
-    for (const w of this.waiters.splice(0)) w();
+    for (const w of this.waiters.splice(0)) w.resolve();
   }
 
   /** After an unexpected exit: restart with a short backoff (1 s, doubling up to 10 s while it keeps failing). */
@@ -129,6 +137,11 @@ abstract class SupervisedService implements Service {
     this.record('exited', null, detail);
     if (this.stopping) return;
     this.restartsInARow = Date.now() - this.lastStart > 30_000 ? 0 : this.restartsInARow + 1;
+    if (!this.everReady && this.restartsInARow >= 3) {
+      // A service that never came up and keeps crashing will not: say why instead of waiting.
+      const err = new Error(`${this.name} keeps exiting before it is ready (${detail}):\n${this.tail()}`);
+      for (const w of this.waiters.splice(0)) w.reject(err);
+    }
     const delay = Math.min(10_000, 1000 * 2 ** Math.max(0, this.restartsInARow - 1));
     this.log(`${this.name} exited (${detail}); restarting in ${delay / 1000} s`);
     setTimeout(() => {
