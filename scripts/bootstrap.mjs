@@ -21,6 +21,7 @@ const COMMANDS = {
   // The real Temporal server is built from its Go module by the script itself (cached in .cluster/).
   cluster: { script: 'scripts/cluster/main.ts', needs: [] },
   'test-cluster': { script: 'scripts/cluster/test-cluster.ts', needs: [] },
+  chaos: { script: 'bench/chaos.ts', needs: [] },
 };
 
 function fail(sentence) {
