@@ -4,7 +4,7 @@
 // configures itself (its embedded config template, read from the same environment variables); the Temporal
 // Web UI; `migrate`; and the compiled API and worker processes. Every process is supervised and restarts
 // after a crash. Used by `npm run cluster`, the cluster end-to-end test and the chaos run.
-import { spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -153,7 +153,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   };
   try {
     const { binaries } = await ensureTemporalBinaries(o.log);
-    if (!existsSync(path.join(PROJECT_ROOT, 'dist', 'api', 'main.js'))) throw new Error('dist/ is missing: run npm run build first');
+    // Without API and worker processes (the benchmark's Temporal), migrate is the caller's business too.
+    const withApps = o.apiPorts.length > 0 || o.workers > 0;
+    if (withApps && !existsSync(path.join(PROJECT_ROOT, 'dist', 'api', 'main.js'))) throw new Error('dist/ is missing: run npm run build first');
     if (o.temporalPort < 1324 || o.temporalPort > 32_757) {
       throw new Error(`ANVIL_TEMPORAL_PORT=${o.temporalPort}: the Temporal server needs it between 1324 and 32757 (it uses ports 300 below to 10 above, and stores them as smallint)`);
     }
@@ -261,9 +263,11 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       ANVIL_ALLOW_INSECURE_TARGETS: o.allowInsecureTargets ? '1' : '0',
       ...o.appEnv,
     };
-    o.log('migrate: the service schema, the namespace, its retention and search attributes…');
-    const migrated = await runToEnd(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'scripts', 'migrate.js')], appEnv, file('migrate'));
-    for (const line of migrated.split('\n')) if (line.trim()) o.log(`  ${line.trim()}`);
+    if (withApps) {
+      o.log('migrate: the service schema, the namespace, its retention and search attributes…');
+      const migrated = await runToEnd(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'scripts', 'migrate.js')], appEnv, file('migrate'));
+      for (const line of migrated.split('\n')) if (line.trim()) o.log(`  ${line.trim()}`);
+    }
 
     const workers: Service[] = [];
     for (let i = 1; i <= o.workers; i++) {
@@ -340,5 +344,39 @@ function temporalReadyProbe(address: string): () => Promise<boolean> {
     } finally {
       await connection.close();
     }
+  };
+}
+
+export interface ClusterTemporal {
+  address: string;
+  /** The supervising process: the Temporal server and its PostgreSQL are its children. */
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real Temporal server on its own PostgreSQL, supervised by a child process (scripts/cluster/temporal-only.ts),
+ * for the benchmark: the shape of local-services' TemporalDevServer, and one process tree whose CPU is
+ * Temporal's (server + persistence).
+ */
+export async function startClusterTemporal(dataDir: string): Promise<ClusterTemporal> {
+  const child = fork(path.join(__dirname, 'temporal-only.ts'), [dataDir], {
+    cwd: PROJECT_ROOT,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const address = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m: { address?: string; error?: string }) => (m.address ? resolve(m.address) : reject(new Error(m.error))));
+    child.once('exit', (code) => reject(new Error(`the cluster's Temporal exited (${code})`)));
+  });
+  return {
+    address,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
