@@ -245,7 +245,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
           command: binaries.uiServer,
           args: ['--root', path.dirname(uiConfigDir), '--config', 'config', '--env', 'cluster', 'start'],
           env: { PATH: process.env.PATH, HOME: process.env.HOME },
-          readyProbe: async () => (await fetch(`http://127.0.0.1:${o.uiPort}/`)).ok,
+          // The same check as docker-compose.yml's healthcheck of the temporalio/ui image.
+          readyProbe: async () => (await fetch(`http://127.0.0.1:${o.uiPort}/healthz`)).ok,
           output: { console: false, file: file('temporal-ui') },
         },
         o.log,
