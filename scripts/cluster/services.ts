@@ -131,12 +131,15 @@ abstract class SupervisedService implements Service {
     for (const w of this.waiters.splice(0)) w.resolve();
   }
 
-  /** After an unexpected exit: restart with a short backoff (1 s, doubling up to 10 s while it keeps failing). */
+  /** After an unexpected exit: restart with a short backoff (1 s, doubling up to 10 s while it keeps failing to come up). */
   protected exitedUnexpectedly(detail: string) {
+    // An instance that came up and then died (a crash, a SIGKILL) restarts after 1 s; one that dies
+    // before it is ready backs off.
+    const wasReady = this.ready;
     this.ready = false;
     this.record('exited', null, detail);
     if (this.stopping) return;
-    this.restartsInARow = Date.now() - this.lastStart > 30_000 ? 0 : this.restartsInARow + 1;
+    this.restartsInARow = wasReady || Date.now() - this.lastStart > 30_000 ? 0 : this.restartsInARow + 1;
     if (!this.everReady && this.restartsInARow >= 3) {
       // A service that never came up and keeps crashing will not: say why instead of waiting.
       const err = new Error(`${this.name} keeps exiting before it is ready (${detail}):\n${this.tail()}`);
