@@ -206,7 +206,8 @@ async function importEmbeddedPostgres() {
   return EmbeddedPostgres;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

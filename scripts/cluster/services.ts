@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import { isAlive } from '../local-services';
 
 export type Log = (line: string) => void;
 
@@ -269,14 +270,5 @@ export class PidService extends SupervisedService {
     const current = this.current;
     this.current = null;
     if (current && isAlive(current.pid)) await current.stop();
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
