@@ -166,9 +166,22 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
   }
   // A killed server leaves postmaster.pid behind; postgres itself ignores it when that pid is gone.
   removeStalePostmasterPid(opts.dir);
-  await server.start().catch((err: unknown) => {
-    throw new Error(`PostgreSQL did not start: ${err instanceof Error ? err.message : ''}\n${recent}`);
-  });
+  // A postmaster killed a moment ago can still be exiting (seen once in the launcher test): its socket
+  // lock file then names a live pid and the new one refuses to start. Give it a few seconds to go.
+  for (let attempt = 1; ; attempt++) {
+    recent = '';
+    try {
+      await server.start();
+      break;
+    } catch (err) {
+      if (attempt < 10 && /lock file .* already exists/.test(recent)) {
+        await new Promise((r) => setTimeout(r, 1000));
+        removeStalePostmasterPid(opts.dir);
+        continue;
+      }
+      throw new Error(`PostgreSQL did not start: ${err instanceof Error ? err.message : ''}\n${recent}`);
+    }
+  }
   const admin = new pg.Client({ host: '127.0.0.1', port: opts.port, user, password, database: 'postgres' });
   await admin.connect();
   try {
