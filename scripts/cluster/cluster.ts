@@ -30,7 +30,7 @@ export interface ClusterOptions {
   /** One API process per port. */
   apiPorts: number[];
   workers: number;
-  /** Fixed when the Temporal cluster is first created; a later different value is refused by the server. */
+  /** Fixed when the Temporal cluster is first created; with a later different value the server logs the mismatch and keeps the first. */
   historyShards: number;
   adminKey: string;
   allowInsecureTargets: boolean;
