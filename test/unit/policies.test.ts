@@ -9,6 +9,7 @@ import {
   nextDelay,
   nominalSchedule,
   policyAttempts,
+  scaledPolicy,
   standardPolicy,
   type RetryPolicy,
 } from '../../domain/policies';
@@ -95,4 +96,15 @@ void test('nextDelay returns null after the last attempt', () => {
   assert.equal(nextDelay(classicPolicy, 5, 665 * SECOND, 0.5), null);
   assert.equal(nextDelay(classicPolicy, 4, 245 * SECOND, 0.5), 7 * MINUTE);
   assert.equal(nextDelay(classicPolicy, 1, 0, 0.5), 5 * SECOND);
+});
+
+void test('scaledPolicy multiplies every wait and keeps the attempts (ANVIL_RETRY_TIME_SCALE)', () => {
+  assert.equal(scaledPolicy(standardPolicy, 1), standardPolicy);
+  const fast = scaledPolicy(standardPolicy, 0.01);
+  assert.equal(policyAttempts(fast), 13);
+  assert.deepEqual(nominalSchedule(fast), nominalSchedule(standardPolicy).map((ms) => ms * 0.01));
+  assert.ok(fast.maxSpan === 72 * HOUR * 0.01);
+  const classic = scaledPolicy(classicPolicy, 0.01);
+  assert.deepEqual(nominalSchedule(classic), [0, 50, 650, 2450, 6650]);
+  assert.notEqual(classic.name, classicPolicy.name);
 });
