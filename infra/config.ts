@@ -37,6 +37,19 @@ export const configSchema = z.object({
   ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().min(1).max(1_000).default(10),
   ANVIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   ANVIL_EMBEDDED_WORKER: booleanFromEnv.optional(),
+  ANVIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ANVIL_JSON_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
+  ANVIL_JSON_MAX_KEYS: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
+  ANVIL_HSTS: booleanFromEnv.optional(),
+  ANVIL_TRUST_PROXY: z
+    .string()
+    .regex(/^(\d+|loopback|linklocal|uniquelocal|[0-9a-fA-F.:/,\s]+)$/, 'must be a hop count, loopback, or addresses/CIDRs')
+    .optional(),
+  ANVIL_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  ANVIL_AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  ANVIL_AUTH_FAILURE_BLOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  ANVIL_PUBLISH_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(200),
+  ANVIL_METRICS_PORT: port.default(9464),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -64,6 +77,22 @@ export interface Config {
   workflowBundle: string | undefined;
   /** The API process hosts a worker on its own connection and starts event workflows eagerly. */
   embeddedWorker: boolean;
+  logLevel: RawConfig['ANVIL_LOG_LEVEL'];
+  /** Request bodies: deepest nesting and most object keys accepted (checked before JSON.parse). */
+  jsonMaxDepth: number;
+  jsonMaxKeys: number;
+  /** Strict-Transport-Security on every answer: on by default in production mode. */
+  hsts: boolean;
+  /** Express's `trust proxy`: which X-Forwarded-For hops give the client address (off: the socket's). */
+  trustProxy: string | undefined;
+  /** Failed authentications per client address in a window before it is refused for a while. */
+  authFailureLimit: number;
+  authFailureWindowSeconds: number;
+  authFailureBlockSeconds: number;
+  /** Events and actions a tenant may publish per second (0: unlimited). */
+  publishRateLimit: number;
+  /** The worker's Prometheus endpoint port (0: none). */
+  metricsPort: number;
 }
 
 export class ConfigError extends Error {
@@ -92,6 +121,7 @@ export function loadConfig(
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  const allowInsecureTargets = c.ANVIL_ALLOW_INSECURE_TARGETS ?? developmentDefaults;
   return {
     port: c.PORT,
     dataDir: c.ANVIL_DATA_DIR,
@@ -100,7 +130,7 @@ export function loadConfig(
     temporalAddress: c.TEMPORAL_ADDRESS,
     temporalNamespace: c.TEMPORAL_NAMESPACE,
     taskQueue: c.TEMPORAL_TASK_QUEUE,
-    allowInsecureTargets: c.ANVIL_ALLOW_INSECURE_TARGETS ?? developmentDefaults,
+    allowInsecureTargets,
     bodyLimit: c.ANVIL_BODY_LIMIT,
     temporalPort: c.ANVIL_TEMPORAL_PORT,
     temporalUiPort: c.ANVIL_TEMPORAL_UI_PORT,
@@ -112,6 +142,16 @@ export function loadConfig(
     maxInFlightPerEndpoint: c.ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT,
     workflowBundle: c.ANVIL_WORKFLOW_BUNDLE,
     embeddedWorker: c.ANVIL_EMBEDDED_WORKER ?? true,
+    logLevel: c.ANVIL_LOG_LEVEL,
+    jsonMaxDepth: c.ANVIL_JSON_MAX_DEPTH,
+    jsonMaxKeys: c.ANVIL_JSON_MAX_KEYS,
+    hsts: c.ANVIL_HSTS ?? !allowInsecureTargets,
+    trustProxy: c.ANVIL_TRUST_PROXY,
+    authFailureLimit: c.ANVIL_AUTH_FAILURE_LIMIT,
+    authFailureWindowSeconds: c.ANVIL_AUTH_FAILURE_WINDOW_SECONDS,
+    authFailureBlockSeconds: c.ANVIL_AUTH_FAILURE_BLOCK_SECONDS,
+    publishRateLimit: c.ANVIL_PUBLISH_RATE_LIMIT,
+    metricsPort: c.ANVIL_METRICS_PORT,
   };
 }
 
