@@ -1,21 +1,23 @@
 // Production entry point of the API (with its embedded worker): `npm run api`, configured only by the
 // environment.
 import { loadConfig, requireSetting } from '../infra/config';
+import { createLogger, log, setProcessLogger } from '../infra/log';
 import { BUILT_WORKFLOW_BUNDLE, RUNNING_COMPILED } from '../infra/paths';
 import { startApiProcess } from './process';
 
 async function main() {
   const loaded = loadConfig(process.env);
   const config = { ...loaded, workflowBundle: loaded.workflowBundle ?? (RUNNING_COMPILED ? BUILT_WORKFLOW_BUNDLE : undefined) };
+  setProcessLogger(createLogger({ level: config.logLevel, name: 'api' }));
   const api = await startApiProcess({
     config,
     adminKey: requireSetting(config.adminKey, 'ANVIL_ADMIN_KEY'),
     databaseUrl: requireSetting(config.databaseUrl, 'DATABASE_URL'),
   });
-  console.log(
-    `[api] listening on port ${config.port}` +
-      (config.embeddedWorker ? `, worker on task queue ${config.taskQueue} (eager start)` : ' (no embedded worker)') +
-      (config.allowInsecureTargets ? ' (insecure targets allowed)' : ''),
+  log().info(
+    { port: config.port, embeddedWorker: config.embeddedWorker, taskQueue: config.taskQueue, insecureTargets: config.allowInsecureTargets },
+    `listening on port ${config.port}` +
+      (config.embeddedWorker ? `, worker on task queue ${config.taskQueue} (eager start)` : ' (no embedded worker)'),
   );
   let stopping = false;
   const shutdown = () => {
@@ -37,6 +39,6 @@ async function main() {
 
 main().catch((err: unknown) => {
   const e = err as { code?: string; message?: string };
-  console.error(`[api] ${e.code === 'EADDRINUSE' ? `port ${process.env.PORT ?? 3000} is already in use: set PORT` : e.message}`);
+  log().fatal(e.code === 'EADDRINUSE' ? `port ${process.env.PORT ?? 3000} is already in use: set PORT` : (e.message ?? String(err)));
   process.exit(1);
 });

@@ -5,6 +5,7 @@
 // Used by `npm run api`, `npm start`, the tests and the benchmark.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { DeliveryClient } from '../activities/http-client';
@@ -13,10 +14,11 @@ import type { Config } from '../infra/config';
 import { createDb, type Db } from '../infra/db';
 import { createEndpointCache } from '../infra/endpoint-cache';
 import { createEventFacts, type EventFacts } from '../infra/event-facts';
+import type { Logger } from '../infra/log';
 import { createStore, type Store } from '../infra/store';
 import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
 import { createWorker } from '../worker/create-worker';
-import { createApp } from './app';
+import { closeApp, createApp } from './app';
 
 export interface ApiProcessOptions {
   config: Config;
@@ -30,11 +32,14 @@ export interface ApiProcessOptions {
   http?: DeliveryClient;
   poolSize?: number;
   onWorkflowStarted?: (eager: boolean) => void;
+  /** Request logs go here (default: the process logger). */
+  logger?: Logger;
 }
 
 export interface ApiProcess {
   url: string;
   server: Server;
+  app: Express;
   client: Client;
   connection: NativeConnection;
   db: Db;
@@ -59,6 +64,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
   const taskQueue = opts.taskQueue ?? config.taskQueue;
   const app = createApp({
     config,
+    db,
     store,
     temporal: client,
     adminKey: opts.adminKey,
@@ -68,6 +74,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
     taskQueue,
     ...(opts.policies ? { policies: opts.policies } : {}),
     ...(opts.onWorkflowStarted ? { onWorkflowStarted: opts.onWorkflowStarted } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? config.port, opts.host ?? '0.0.0.0', () => resolve(s));
@@ -78,6 +85,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
   const processHandle: ApiProcess = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     server,
+    app,
     client,
     connection,
     db,
@@ -113,6 +121,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await processHandle.stopWorker();
       await facts.flush();
+      await closeApp(app); // its LISTEN connection goes back to the pool before the pool ends
       await connection.close();
       await db.end();
     },

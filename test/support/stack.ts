@@ -11,6 +11,7 @@ import { startApiProcess } from '../../api/process';
 import { loadConfig, type Config } from '../../infra/config';
 import type { Db } from '../../infra/db';
 import type { EventFacts } from '../../infra/event-facts';
+import { createLogger, type Logger } from '../../infra/log';
 import type { RetryPolicy } from '../../domain/policies';
 import type { Store } from '../../infra/store';
 
@@ -36,6 +37,8 @@ export interface Stack {
 }
 
 let runtimeInstalled = false;
+/** Request lines stay out of the test output unless ANVIL_LOG_LEVEL asks for them. */
+const quietLogger = createLogger({ level: process.env.ANVIL_TEST_LOG_LEVEL ?? 'silent' });
 
 export function requireEnv(name: string): string {
   const v = process.env[name];
@@ -51,6 +54,11 @@ export async function startStack(
     /** production mode: https-only targets */
     secure?: boolean;
     http?: DeliveryClient;
+    /** settings on top of the environment's (limits, log level…) */
+    env?: Record<string, string>;
+    /** another PostgreSQL than the suite's */
+    databaseUrl?: string;
+    logger?: Logger;
   } = {},
 ): Promise<Stack> {
   if (!runtimeInstalled) {
@@ -59,22 +67,27 @@ export async function startStack(
   }
   const taskQueue = `test-${randomBytes(6).toString('hex')}`;
   const adminKey = `admin_${randomBytes(16).toString('hex')}`;
+  // Every test file shares one PostgreSQL and so the rate-limit counters of 127.0.0.1: wrong keys sent on
+  // purpose must not lock the next test out. The throttling tests set real limits and their own addresses.
   const config = loadConfig({
     ...process.env,
     ANVIL_ALLOW_INSECURE_TARGETS: opts.secure ? '0' : '1',
     ANVIL_EMBEDDED_WORKER: opts.withWorker === false ? '0' : '1',
     // unset (recording histories): bundled from workflows/ at start
     ANVIL_WORKFLOW_BUNDLE: process.env.ANVIL_TEST_WORKFLOW_BUNDLE || undefined,
+    ANVIL_AUTH_FAILURE_LIMIT: '1000000',
+    ...opts.env,
   });
   const api = await startApiProcess({
     config,
     adminKey,
-    databaseUrl: requireEnv('DATABASE_URL'),
+    databaseUrl: opts.databaseUrl ?? requireEnv('DATABASE_URL'),
     port: 0,
     host: '127.0.0.1',
     poolSize: 5,
     policies: opts.policies ?? fastPolicies,
     taskQueue,
+    logger: opts.logger ?? quietLogger,
     ...(opts.http ? { http: opts.http } : {}),
   });
   const stack: Stack = {
