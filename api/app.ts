@@ -16,6 +16,7 @@ import { errorHandler, routeNotFound } from './errors';
 import { checkJsonShape } from './json-limits';
 import { createRateLimits } from './rate-limits';
 import { apiKeysRouter } from './routes/api-keys';
+import { docsRouter } from './routes/docs';
 import { classicRouter } from './routes/classic';
 import { deliveriesRouter } from './routes/deliveries';
 import { endpointsRouter } from './routes/endpoints';
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(healthRouter(full));
+  app.use(docsRouter());
   app.use('/v1', noStore, auth.middleware);
   app.use('/v1', tenantsRouter(full, auth));
   app.use('/v1', apiKeysRouter(full, auth));

@@ -131,7 +131,26 @@ void test('the same client id with another payload is a 409 naming id; the same 
   assertError(await call(secure, 'POST', '/v1/actions', tenant.key, { ...action, object: { type: 'weld-data', eid: 'w1' } }), 409, 'id');
 });
 
-void test('/livez and /readyz', async () => {
+void test('/livez, /readyz and the API reference: /openapi.json and /docs served from this process', async () => {
   assert.deepEqual((await call(secure, 'GET', '/livez', null)).body, { status: 'ok' });
   assert.deepEqual((await call(secure, 'GET', '/readyz', null)).body, { status: 'ok', temporal: 'ok', postgres: 'ok' });
+  const doc = await call(secure, 'GET', '/openapi.json', null);
+  assert.equal(doc.status, 200);
+  assert.equal(doc.body.openapi, '3.1.0');
+  assert.ok(doc.body.webhooks.event.post.requestBody, 'webhooks document what we POST');
+  const page = await fetch(`${secure.url}/docs`);
+  const html = await page.text();
+  assert.equal(page.status, 200);
+  const csp = page.headers.get('content-security-policy') ?? '';
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /script-src[^;]*unsafe-inline/);
+  // Every script and stylesheet the page loads comes from this origin, and each is served.
+  const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+  assert.ok(assets.length >= 3);
+  for (const asset of assets) {
+    assert.ok(asset.startsWith('/'), `${asset} is served by the API itself`);
+    const res = await fetch(secure.url + asset);
+    assert.equal(res.status, 200, asset);
+    assert.ok((await res.arrayBuffer()).byteLength > 100, asset);
+  }
 });

@@ -2,6 +2,7 @@
 // on the same NativeConnection, eager start), on a task queue of its own, against the Temporal dev server
 // and PostgreSQL that `npm test` started. Retry policies are the real shapes with short delays, so a test
 // sees several attempts in seconds.
+import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
 import { Runtime, type Worker } from '@temporalio/worker';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -22,6 +23,7 @@ export const fastPolicies: { standard: RetryPolicy; classic: RetryPolicy } = {
 
 export interface Stack {
   url: string;
+  app: Express;
   adminKey: string;
   config: Config;
   db: Db;
@@ -92,6 +94,7 @@ export async function startStack(
   });
   const stack: Stack = {
     url: api.url,
+    app: api.app,
     adminKey,
     config,
     db: api.db,
