@@ -14,6 +14,7 @@ import type { Store } from '../infra/store';
 import { createAuthenticator } from './auth';
 import { errorHandler, routeNotFound } from './errors';
 import { checkJsonShape } from './json-limits';
+import { methodNotAllowed, openApiDocument } from './openapi';
 import { createRateLimits } from './rate-limits';
 import { apiKeysRouter } from './routes/api-keys';
 import { docsRouter } from './routes/docs';
@@ -102,7 +103,8 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(healthRouter(full));
-  app.use(docsRouter());
+  const openapi = openApiDocument();
+  app.use(docsRouter(openapi));
   app.use('/v1', noStore, auth.middleware);
   app.use('/v1', tenantsRouter(full, auth));
   app.use('/v1', apiKeysRouter(full, auth));
@@ -110,6 +112,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', eventsRouter(full));
   app.use('/v1', classicRouter(full));
   app.use('/v1', deliveriesRouter(full));
+  app.use(methodNotAllowed(openapi));
   app.use(routeNotFound);
   app.use(errorHandler);
   return app;

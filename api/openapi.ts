@@ -29,7 +29,9 @@ import {
   webhookSettingsSchema,
 } from '../domain/schemas';
 import { CLASSIC_ACTIONS } from '../domain/catalog';
+import type { RequestHandler } from 'express';
 import { VERSION } from '../infra/version';
+import { ApiError } from './errors';
 
 const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } });
 const error = (description: string) => ({ description, ...json(res.errorResponse) });
@@ -376,4 +378,25 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
     },
     { allowEmptySchema: { custom: true } },
   );
+}
+
+/**
+ * 405 for a method the document does not list on a path it does (with Allow), instead of a 404: the
+ * document is the route table's twin (test/contract/openapi.test.ts keeps them equal).
+ */
+export function methodNotAllowed(document: ReturnType<typeof openApiDocument>): RequestHandler {
+  const routes = Object.entries(document.paths ?? {}).map(([template, item]) => {
+    const methods = ['get', 'put', 'post', 'patch', 'delete'].filter((m) => m in (item as object)).map((m) => m.toUpperCase());
+    if (methods.includes('GET')) methods.push('HEAD');
+    const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '[^/]+');
+    return { re: new RegExp(`^${pattern}/?$`), methods };
+  });
+  return (req, res, next) => {
+    const route = routes.find((r) => r.re.test(req.path));
+    if (route && !route.methods.includes(req.method) && req.method !== 'OPTIONS') {
+      res.setHeader('Allow', route.methods.join(', '));
+      throw new ApiError(405, 'method_not_allowed', `${req.method} is not allowed on ${req.path}; allowed: ${route.methods.join(', ')}`);
+    }
+    next();
+  };
 }

@@ -35,9 +35,9 @@ const INIT = `window.ui = SwaggerUIBundle({
 });
 `;
 
-export function docsRouter() {
+export function docsRouter(openapi: ReturnType<typeof openApiDocument>) {
   const router = Router();
-  const document = JSON.stringify(openApiDocument());
+  const document = JSON.stringify(openapi);
   router.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(document);
   });

@@ -130,7 +130,8 @@ export function endpointsRouter(deps: RouteDeps) {
   });
 
   router.post('/endpoints/:id/test', countPublishes('event'), throttle, async (req, res) => {
-    const input = parseWith(testEventSchema, req.body ?? {});
+    // No body at all is an empty one; a body that is not an object (null, a string) is refused.
+    const input = parseWith(testEventSchema, req.body === undefined ? {} : req.body);
     const { tenant, endpoint } = await load(req);
     const type = (input.type ?? endpoint.events[0]) as EventType;
     if (!endpoint.events.includes(type)) {
