@@ -54,7 +54,9 @@ async function publish(deps: PublishDeps, req: PublishRequest): Promise<{ status
   }
   const stored = claim.row.body;
   const targets = await req.targets(stored);
-  let duplicate = false;
+  // An event without a target starts no workflow, so a repeat cannot learn from Temporal that it was
+  // accepted; its row says so (started_at is written behind the answer and may not be there yet).
+  let duplicate = !claim.inserted && targets.length === 0;
   if (targets.length > 0) {
     const inputs = partitionTargets(req.input(stored), targets);
     await Promise.all(
