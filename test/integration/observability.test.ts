@@ -1,0 +1,147 @@
+// Logs, metrics and tenant deletion on the real stack with a worker: every log line is JSON with a level
+// and, inside a request, its request id, and no secret ever appears in the logs; /metrics on the API
+// counts requests and publishes; the worker's attempt counter grows by exactly one per attempt a receiver
+// saw; deleting a tenant cancels its pending deliveries and no POST arrives afterwards.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { EventWorkflowResult } from '../../domain/delivery';
+import { createLogger } from '../../infra/log';
+import { serveMetrics, workerRegistry } from '../../infra/metrics';
+import { startReceiver, type Receiver } from '../support/receiver';
+import { call, createTenant, eventually, startStack, type Stack } from '../support/stack';
+
+const lines: string[] = [];
+let stack: Stack;
+let metrics: Awaited<ReturnType<typeof serveMetrics>>;
+const receivers: Receiver[] = [];
+
+before(async () => {
+  const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
+  stack = await startStack({
+    logger,
+    // Slow enough retries that the test acts between attempts; fast enough to see several.
+    policies: { standard: { name: 'standard-test', delays: [1500, 1500, 1500] }, classic: { name: 'classic-test', delays: [1500] } },
+  });
+  // The worker process's /metrics (worker/main.ts serves the same registry on ANVIL_METRICS_PORT).
+  metrics = await serveMetrics({ port: 0, host: '127.0.0.1', registry: workerRegistry });
+});
+after(async () => {
+  await Promise.all(receivers.map((r) => r.close()));
+  await metrics.close();
+  await stack.close();
+});
+
+async function scrape(url: string): Promise<string> {
+  const res = await fetch(`${url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+  return res.text();
+}
+
+/** The value of one sample, e.g. `anvil_delivery_attempts_total{outcome="http_error"}`; 0 when absent. */
+function sample(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : 0;
+}
+
+void test('JSON log lines with a level; every line of a request carries its id; secrets never appear', async () => {
+  lines.length = 0;
+  const tenant = await createTenant(stack);
+  const ep = await call(stack, 'POST', '/v1/endpoints', tenant.key, { url: 'http://127.0.0.1:9/hook', events: ['lead.created'] });
+  const secret = (await call(stack, 'GET', `/v1/endpoints/${ep.body.id}/secret`, tenant.key)).body.secret as string;
+  const rotated = (await call(stack, 'POST', `/v1/endpoints/${ep.body.id}/rotate-secret`, tenant.key)).body.secret as string;
+  const settings = await call(stack, 'PUT', '/v1/webhook-settings', tenant.key, { enabled: true, url: 'http://127.0.0.1:9/classic' });
+  const keypair = await call(stack, 'POST', '/v1/webhook-settings/keypair', tenant.key);
+  const key2 = (await call(stack, 'POST', '/v1/api-keys', tenant.key, { name: 'second' })).body.api_key as string;
+  await call(stack, 'GET', '/v1/endpoints', 'anv_sk_guessed_key_that_is_wrong');
+  const traced = await fetch(`${stack.url}/v1/endpoints?tenant_id=${tenant.id}`, {
+    headers: { authorization: `Bearer ${tenant.key}`, 'x-request-id': 'trace-abc-123' },
+  });
+  assert.equal(traced.headers.get('x-request-id'), 'trace-abc-123');
+  await new Promise((r) => setTimeout(r, 100));
+
+  assert.ok(lines.length >= 9, `${lines.length} lines`);
+  const secrets = [stack.adminKey, tenant.key, key2, secret, rotated, settings.body.token, keypair.body.private_key, 'anv_sk_guessed_key_that_is_wrong'];
+  for (const line of lines) {
+    const entry = JSON.parse(line) as { level: string; time: string; reqId?: string; req?: { method: string; path: string }; res?: { status: number } };
+    assert.ok(['info', 'warn', 'error'].includes(entry.level), line);
+    assert.match(entry.time, /^\d{4}-\d{2}-\d{2}T/);
+    assert.match(entry.reqId ?? '', /\S/, `a request's line carries its id: ${line}`);
+    for (const s of secrets) assert.equal(line.includes(String(s).slice(0, 40)), false, `a secret in the log: ${line}`);
+  }
+  const mine = lines.map((l) => JSON.parse(l)).filter((e) => e.reqId === 'trace-abc-123');
+  assert.equal(mine.length, 1);
+  assert.deepEqual([mine[0].req, mine[0].res], [{ method: 'GET', path: '/v1/endpoints' }, { status: 200 }]);
+  assert.equal(lines.map((l) => JSON.parse(l)).find((e) => e.res?.status === 401)?.level, 'warn');
+});
+
+void test('/metrics on the API counts requests by route and publishes by outcome', async () => {
+  const tenant = await createTenant(stack);
+  const before = await scrape(stack.url);
+  const accepted = 'anvil_publish_total{kind="event",outcome="accepted"}';
+  const duplicate = 'anvil_publish_total{kind="event",outcome="duplicate"}';
+  const route = 'anvil_http_requests_total{method="POST",route="/v1/events",status="202"}';
+  const event = { id: 'evt_metrics000000001', type: 'lead.created', data: {} };
+  assert.equal((await call(stack, 'POST', '/v1/events', tenant.key, event)).status, 202);
+  assert.equal((await call(stack, 'POST', '/v1/events', tenant.key, event)).status, 200);
+  const now = await scrape(stack.url);
+  assert.equal(sample(now, accepted) - sample(before, accepted), 1);
+  assert.equal(sample(now, duplicate) - sample(before, duplicate), 1);
+  assert.equal(sample(now, route) - sample(before, route), 1);
+  assert.match(now, /^anvil_http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/v1\/events"\}/m);
+  assert.match(now, /^process_cpu_seconds_total /m);
+});
+
+void test('the worker’s attempt counter grows by one per attempt a receiver saw, by outcome, with latencies', async () => {
+  const hook = await startReceiver((_req, i) => ({ status: i < 2 ? 503 : 200 }));
+  receivers.push(hook);
+  const tenant = await createTenant(stack);
+  await call(stack, 'POST', '/v1/endpoints', tenant.key, { url: hook.url, events: ['lead.created'] });
+  const before = await scrape(metrics.url);
+  const published = await call(stack, 'POST', '/v1/events', tenant.key, { type: 'lead.created', data: {} });
+  assert.equal(published.status, 202);
+  await hook.waitFor(3, 20_000);
+  const after = await eventually(async () => {
+    const text = await scrape(metrics.url);
+    return sample(text, 'anvil_delivery_attempts_total{outcome="succeeded"}') > sample(before, 'anvil_delivery_attempts_total{outcome="succeeded"}') ? text : undefined;
+  }, 5000);
+  const grew = (name: string) => sample(after, name) - sample(before, name);
+  assert.equal(hook.requests.length, 3);
+  assert.equal(grew('anvil_delivery_attempts_total{outcome="http_error"}'), 2);
+  assert.equal(grew('anvil_delivery_attempts_total{outcome="succeeded"}'), 1);
+  assert.equal(grew('anvil_delivery_attempts_total{outcome="no_response"}'), 0);
+  assert.equal(grew('anvil_delivery_attempt_duration_seconds_count{outcome="http_error"}'), 2);
+  assert.match(after, /^# TYPE anvil_deliveries_waiting_retry gauge/m);
+});
+
+void test('deleting a tenant cancels its pending deliveries, removes its data, and no POST arrives later', async () => {
+  const hook = await startReceiver(() => ({ status: 500 }));
+  receivers.push(hook);
+  const tenant = await createTenant(stack);
+  const ep = await call(stack, 'POST', '/v1/endpoints', tenant.key, { url: hook.url, events: ['lead.created'] });
+  const published = await call(stack, 'POST', '/v1/events', tenant.key, { type: 'lead.created', data: {} });
+  await hook.waitFor(1, 20_000);
+  const deliveryId = `${published.body.id as string}:${ep.body.id as string}`;
+  // Visible as retrying in the delivery log before the deletion.
+  await eventually(async () => {
+    const d = await call(stack, 'GET', `/v1/deliveries/${deliveryId}`, tenant.key);
+    return d.body.status === 'retrying' ? true : undefined;
+  }, 10_000);
+  const deleted = await call(stack, 'DELETE', `/v1/tenants/${tenant.id}`, stack.adminKey);
+  assert.equal(deleted.status, 200);
+  assert.equal(deleted.body.canceled_deliveries, 1);
+  // The event's workflow ends with its one target canceled.
+  const result = (await stack.client.workflow.getHandle(published.body.id as string).result()) as EventWorkflowResult;
+  assert.deepEqual(
+    result.targets.map((t) => [t.id, t.status]),
+    [[ep.body.id as string, 'canceled']],
+  );
+  const seen = hook.requests.length;
+  await new Promise((r) => setTimeout(r, 5000)); // past the next three scheduled attempts
+  assert.equal(hook.requests.length, seen, 'no POST after the deletion');
+  for (const table of ['tenants', 'api_keys', 'endpoints', 'events', 'webhook_settings']) {
+    const column = table === 'tenants' ? 'id' : 'tenant_id';
+    const rows = await stack.db.query(`SELECT 1 FROM ${table} WHERE ${column} = $1`, [tenant.id]);
+    assert.equal(rows.rowCount, 0, `${table} rows removed`);
+  }
+});
