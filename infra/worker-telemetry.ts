@@ -44,9 +44,15 @@ export async function installWorkerTelemetry(config: Config): Promise<{ serve(cl
     async serve(client) {
       if (!sdkMetrics) return { close: async () => {} };
       setWaitingDeliveriesSource(() => countWaitingDeliveries(client));
-      const server = await serveMetrics({ port: config.metricsPort, registry: workerRegistry, extra: temporalRuntimeMetrics(sdkMetrics) });
-      log().info(`metrics on port ${config.metricsPort} (/metrics)`);
-      return server;
+      try {
+        const server = await serveMetrics({ port: config.metricsPort, registry: workerRegistry, extra: temporalRuntimeMetrics(sdkMetrics) });
+        log().info(`metrics on port ${config.metricsPort} (/metrics)`);
+        return server;
+      } catch (err) {
+        // Deliveries matter more than their metrics: keep working, say so loudly.
+        log().error(`cannot serve metrics on port ${config.metricsPort} (${(err as Error).message}): set ANVIL_METRICS_PORT`);
+        return { close: async () => {} };
+      }
     },
   };
 }
