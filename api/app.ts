@@ -46,6 +46,8 @@ export interface AppDeps {
   taskQueue?: string;
   /** Request logs go here (default: the process logger). */
   logger?: Logger;
+  /** What GET /metrics serves (default: the process's and the API's metrics; api/process.ts adds its worker's). */
+  metrics?: () => Promise<string>;
 }
 
 export type RouteDeps = Required<Pick<AppDeps, 'policies' | 'taskQueue' | 'eagerStart' | 'endpoints'>> &

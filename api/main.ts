@@ -2,6 +2,7 @@
 // environment.
 import { loadConfig, requireSetting } from '../infra/config';
 import { createLogger, log, setProcessLogger } from '../infra/log';
+import { installTelemetry } from '../infra/telemetry';
 import { BUILT_WORKFLOW_BUNDLE, RUNNING_COMPILED } from '../infra/paths';
 import { startApiProcess } from './process';
 
@@ -9,6 +10,8 @@ async function main() {
   const loaded = loadConfig(process.env);
   const config = { ...loaded, workflowBundle: loaded.workflowBundle ?? (RUNNING_COMPILED ? BUILT_WORKFLOW_BUNDLE : undefined) };
   setProcessLogger(createLogger({ level: config.logLevel, name: 'api' }));
+  // Before the NativeConnection: SDK logs as JSON, its runtime metrics appended to /metrics.
+  await installTelemetry({ logger: log() });
   const api = await startApiProcess({
     config,
     adminKey: requireSetting(config.adminKey, 'ANVIL_ADMIN_KEY'),

@@ -97,7 +97,7 @@ const paths: ZodOpenApiPathsObject = {
   },
   '/metrics': {
     get: {
-      summary: 'Prometheus metrics of this API process',
+      summary: "Prometheus metrics of this API process: its own, the Temporal SDK's and, while its embedded worker runs, the worker's",
       tags: ['Operations'],
       security: [],
       responses: { '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } }, ...bodyErrors },

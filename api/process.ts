@@ -2,7 +2,8 @@
 // ANVIL_EMBEDDED_WORKER=0) a worker on that same connection, so the event workflows this process starts
 // are started eagerly: the first workflow task comes back with the start and runs here, with no matching
 // round trip. Eager start falls back to ordinary dispatch by itself when this worker has no free slot.
-// Used by `npm run api`, `npm start`, the tests and the benchmark.
+// Used by `npm run api`, `npm start`, the tests and the benchmark. Its /metrics carries its worker's
+// metrics while that runs; close() closes everything it opened, the app's LISTEN connection included.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
@@ -14,8 +15,10 @@ import type { Config } from '../infra/config';
 import { createDb, type Db } from '../infra/db';
 import { createEndpointCache } from '../infra/endpoint-cache';
 import { createEventFacts, type EventFacts } from '../infra/event-facts';
-import type { Logger } from '../infra/log';
+import { log, type Logger } from '../infra/log';
+import { apiRegistry, metricsText, processRegistry, workerRegistry } from '../infra/metrics';
 import { createStore, type Store } from '../infra/store';
+import { countWaitingThrough, sdkRuntimeMetrics } from '../infra/telemetry';
 import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
 import { createWorker } from '../worker/create-worker';
 import { closeApp, createApp } from './app';
@@ -57,7 +60,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
   const { config } = opts;
   const db = createDb(opts.databaseUrl, opts.poolSize ?? 10);
   const store = createStore(db);
-  const facts = createEventFacts(db);
+  const facts = createEventFacts(db, (err) => log().warn(`event facts not written: ${err.message}`));
   const endpoints = createEndpointCache();
   const connection = await connectWorkerConnection(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS);
   const client = new Client({ connection, namespace: config.temporalNamespace });
@@ -75,6 +78,9 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
     ...(opts.policies ? { policies: opts.policies } : {}),
     ...(opts.onWorkflowStarted ? { onWorkflowStarted: opts.onWorkflowStarted } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
+    // The API's metrics, the SDK runtime's (installed by the entry point with infra/telemetry.ts; none
+    // when installed without an exporter) and, while it runs, the embedded worker's.
+    metrics: () => metricsText([processRegistry, apiRegistry, ...(processHandle.worker ? [workerRegistry] : [])], sdkRuntimeMetrics),
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? config.port, opts.host ?? '0.0.0.0', () => resolve(s));
@@ -104,6 +110,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
         ...(opts.http ? { http: opts.http } : {}),
       });
       processHandle.worker = created.worker;
+      countWaitingThrough(client);
       http = opts.http ? null : created.http;
       running = created.worker.run();
     },

@@ -1,17 +1,21 @@
-// Prometheus metrics (prom-client). The API and the worker each expose one registry at /metrics:
-//   API:    anvil_http_requests_total, anvil_http_request_duration_seconds, anvil_publish_total
-//   worker: anvil_delivery_attempts_total, anvil_delivery_attempt_duration_seconds,
-//           anvil_deliveries_waiting_retry, plus the Temporal SDK's own runtime metrics (temporal_*)
-//   both:   the process and Node.js defaults (process_*, nodejs_*)
+// Prometheus metrics (prom-client), in three registries a process serves together at /metrics:
+//   process: the process and Node.js defaults (process_*, nodejs_*), in every process
+//   API:     anvil_http_requests_total, anvil_http_request_duration_seconds, anvil_publish_total
+//   worker:  anvil_delivery_attempts_total, anvil_delivery_attempt_duration_seconds,
+//            anvil_deliveries_waiting_retry
+// The API process serves process + API + the Temporal SDK's runtime metrics (temporal_*, infra/telemetry.ts),
+// and worker while its embedded worker runs; `npm run worker` serves process + worker + SDK.
 // Code that records something calls one verb here (`recordAttempt`, `recordPublish`), nothing else.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestHandler } from 'express';
 import client from 'prom-client';
 
+export const processRegistry = new client.Registry();
+client.collectDefaultMetrics({ register: processRegistry });
+
 // --- API -------------------------------------------------------------------------------------------
 export const apiRegistry = new client.Registry();
-client.collectDefaultMetrics({ register: apiRegistry });
 
 const httpRequests = new client.Counter({
   name: 'anvil_http_requests_total',
@@ -65,7 +69,6 @@ export const httpMetrics: RequestHandler = (req, res, next) => {
 
 // --- worker ----------------------------------------------------------------------------------------
 export const workerRegistry = new client.Registry();
-client.collectDefaultMetrics({ register: workerRegistry });
 
 export type AttemptOutcome = 'succeeded' | 'http_error' | 'no_response';
 
@@ -100,7 +103,9 @@ let waitingCache: { value: number; at: number } | null = null;
 
 new client.Gauge({
   name: 'anvil_deliveries_waiting_retry',
-  help: 'Deliveries waiting on a retry timer (cluster-wide, from Temporal visibility; refreshed at most every 10 s)',
+  help:
+    'Delivery workflows with at least one delivery waiting on a retry timer, cluster-wide from Temporal visibility (refreshed at most every 10 s): ' +
+    'an event workflow counts once however many of its targets wait; a legacy deliveryWorkflow is one delivery',
   registers: [workerRegistry],
   async collect() {
     if (!waitingSource) return;
@@ -122,12 +127,11 @@ export function setWaitingDeliveriesSource(count: () => Promise<number>): void {
 }
 
 // --- serving ---------------------------------------------------------------------------------------
-/** Text exposition of a registry, with `extra` text (the Temporal SDK's exporter) appended. */
-export async function metricsText(registry: client.Registry, extra?: () => Promise<string>): Promise<string> {
-  const ours = await registry.metrics();
-  if (!extra) return ours;
-  const theirs = await extra().catch(() => '');
-  return theirs ? `${ours}\n${theirs}` : ours;
+/** Text exposition of registries, with `extra` text (the Temporal SDK's exporter) appended. */
+export async function metricsText(registries: client.Registry[], extra?: () => Promise<string>): Promise<string> {
+  const parts = await Promise.all(registries.map((r) => r.metrics()));
+  if (extra) parts.push(await extra().catch(() => ''));
+  return parts.filter((p) => p.length > 0).join('\n');
 }
 
 export const METRICS_CONTENT_TYPE = client.Registry.PROMETHEUS_CONTENT_TYPE;
@@ -136,12 +140,12 @@ export const METRICS_CONTENT_TYPE = client.Registry.PROMETHEUS_CONTENT_TYPE;
 export async function serveMetrics(opts: {
   port: number;
   host?: string;
-  registry: client.Registry;
+  registries: client.Registry[];
   extra?: () => Promise<string>;
 }): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/metrics') {
-      metricsText(opts.registry, opts.extra).then(
+      metricsText(opts.registries, opts.extra).then(
         (body) => res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE }).end(body),
         () => res.writeHead(500).end(),
       );
@@ -159,13 +163,5 @@ export async function serveMetrics(opts: {
   return {
     url: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** Reads the Temporal SDK's Prometheus exporter (core's runtime metrics) for appending to ours. */
-export function temporalRuntimeMetrics(bindAddress: string): () => Promise<string> {
-  return async () => {
-    const res = await fetch(`http://${bindAddress}/metrics`, { signal: AbortSignal.timeout(2000) });
-    return res.ok ? res.text() : '';
   };
 }

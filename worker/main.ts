@@ -7,16 +7,16 @@ import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temp
 import { BUILT_WORKFLOW_BUNDLE, RUNNING_COMPILED } from '../infra/paths';
 import { createWorker } from './create-worker';
 import { createLogger, log, setProcessLogger } from '../infra/log';
-import { installWorkerTelemetry } from '../infra/worker-telemetry';
+import { installTelemetry, serveWorkerMetrics } from '../infra/telemetry';
 import { Client } from '@temporalio/client';
 
 async function main() {
   const config = loadConfig(process.env);
   setProcessLogger(createLogger({ level: config.logLevel, name: 'worker' }));
-  const telemetry = await installWorkerTelemetry(config);
+  await installTelemetry({ logger: log(), sdkMetrics: config.metricsPort > 0 });
   const db = createDb(requireSetting(config.databaseUrl, 'DATABASE_URL'));
   const connection = await connectWorkerConnection(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS);
-  const facts = createEventFacts(db);
+  const facts = createEventFacts(db, (err) => log().warn(`event facts not written: ${err.message}`));
   const { worker, http } = await createWorker({
     config,
     connection,
@@ -24,7 +24,7 @@ async function main() {
     facts,
     workflowBundlePath: config.workflowBundle ?? (RUNNING_COMPILED ? BUILT_WORKFLOW_BUNDLE : undefined),
   });
-  const metrics = await telemetry.serve(new Client({ connection, namespace: config.temporalNamespace }));
+  const metrics = await serveWorkerMetrics(config, new Client({ connection, namespace: config.temporalNamespace }));
   log().info(
     { taskQueue: config.taskQueue, namespace: config.temporalNamespace, insecureTargets: config.allowInsecureTargets },
     `polling task queue ${config.taskQueue} in namespace ${config.temporalNamespace}`,

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { RouteDeps } from '../app';
-import { apiRegistry, metricsText, METRICS_CONTENT_TYPE } from '../../infra/metrics';
+import { apiRegistry, metricsText, METRICS_CONTENT_TYPE, processRegistry } from '../../infra/metrics';
 
 const CHECK_TIMEOUT_MS = 3000;
 
@@ -14,9 +14,11 @@ function withTimeout<T>(p: Promise<T>): Promise<T> {
 /**
  * GET /healthz and /readyz: 200 when Temporal and PostgreSQL both answer, else 503 naming the failing
  * part (a load balancer stops sending traffic). GET /livez: 200 while the process serves HTTP at all (a
- * supervisor restarts it otherwise; a dependency outage is no reason to). GET /metrics: Prometheus text.
+ * supervisor restarts it otherwise; a dependency outage is no reason to). GET /metrics: Prometheus text,
+ * what the process hosting the app serves (default: the process's and the API's metrics).
  */
-export function healthRouter({ store, temporal }: RouteDeps) {
+export function healthRouter({ store, temporal, metrics }: RouteDeps) {
+  const exposition = metrics ?? (() => metricsText([processRegistry, apiRegistry]));
   const router = Router();
   const readiness = async (_req: unknown, res: import('express').Response) => {
     const [t, p] = await Promise.allSettled([
@@ -35,7 +37,7 @@ export function healthRouter({ store, temporal }: RouteDeps) {
     res.json({ status: 'ok' });
   });
   router.get('/metrics', async (_req, res) => {
-    res.type(METRICS_CONTENT_TYPE).send(await metricsText(apiRegistry));
+    res.type(METRICS_CONTENT_TYPE).send(await exposition());
   });
   return router;
 }

@@ -1,19 +1,25 @@
-// Logs, metrics and tenant deletion on the real stack with a worker: every log line is JSON with a level
-// and, inside a request, its request id, and no secret ever appears in the logs; /metrics on the API
-// counts requests and publishes; the worker's attempt counter grows by exactly one per attempt a receiver
-// saw; deleting a tenant cancels its pending deliveries and no POST arrives afterwards.
+// Logs, metrics and tenant deletion on the real stack (the API process with its embedded worker): every
+// log line is JSON with a level and, inside a request, its request id, and no secret ever appears in the
+// logs; /metrics on the API counts requests and publishes and, while its worker runs, carries the worker's
+// metrics and the Temporal SDK's; the attempt counter grows by exactly one per attempt a receiver saw; a
+// worker-only process (`npm run worker`) serves its own; deleting a tenant cancels its pending deliveries
+// and no POST arrives afterwards.
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { EventWorkflowResult } from '../../domain/delivery';
 import { createLogger } from '../../infra/log';
-import { serveMetrics, workerRegistry } from '../../infra/metrics';
+import { freePort } from '../../scripts/local-services';
 import { startReceiver, type Receiver } from '../support/receiver';
-import { call, createTenant, eventually, startStack, type Stack } from '../support/stack';
+import { call, createTenant, eventually, requireEnv, startStack, type Stack } from '../support/stack';
 
+const ROOT = path.resolve(__dirname, '../..');
 const lines: string[] = [];
 let stack: Stack;
-let metrics: Awaited<ReturnType<typeof serveMetrics>>;
 const receivers: Receiver[] = [];
+const children: ChildProcess[] = [];
 
 before(async () => {
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
@@ -22,12 +28,10 @@ before(async () => {
     // Slow enough retries that the test acts between attempts; fast enough to see several.
     policies: { standard: { name: 'standard-test', delays: [1500, 1500, 1500] }, classic: { name: 'classic-test', delays: [1500] } },
   });
-  // The worker process's /metrics (worker/main.ts serves the same registry on ANVIL_METRICS_PORT).
-  metrics = await serveMetrics({ port: 0, host: '127.0.0.1', registry: workerRegistry });
 });
 after(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await Promise.all(receivers.map((r) => r.close()));
-  await metrics.close();
   await stack.close();
 });
 
@@ -97,12 +101,13 @@ void test('the worker’s attempt counter grows by one per attempt a receiver sa
   receivers.push(hook);
   const tenant = await createTenant(stack);
   await call(stack, 'POST', '/v1/endpoints', tenant.key, { url: hook.url, events: ['lead.created'] });
-  const before = await scrape(metrics.url);
+  // The API process's /metrics: its embedded worker made the attempts.
+  const before = await scrape(stack.url);
   const published = await call(stack, 'POST', '/v1/events', tenant.key, { type: 'lead.created', data: {} });
   assert.equal(published.status, 202);
   await hook.waitFor(3, 20_000);
   const after = await eventually(async () => {
-    const text = await scrape(metrics.url);
+    const text = await scrape(stack.url);
     return sample(text, 'anvil_delivery_attempts_total{outcome="succeeded"}') > sample(before, 'anvil_delivery_attempts_total{outcome="succeeded"}') ? text : undefined;
   }, 5000);
   const grew = (name: string) => sample(after, name) - sample(before, name);
@@ -112,6 +117,79 @@ void test('the worker’s attempt counter grows by one per attempt a receiver sa
   assert.equal(grew('anvil_delivery_attempts_total{outcome="no_response"}'), 0);
   assert.equal(grew('anvil_delivery_attempt_duration_seconds_count{outcome="http_error"}'), 2);
   assert.match(after, /^# TYPE anvil_deliveries_waiting_retry gauge/m);
+});
+
+void test('the API’s /metrics carries its embedded worker’s metrics and the Temporal SDK’s; without its worker, the API’s alone', async () => {
+  const withWorker = await scrape(stack.url);
+  assert.match(withWorker, /^anvil_http_requests_total\{/m);
+  assert.match(withWorker, /^# TYPE anvil_delivery_attempts_total counter/m);
+  assert.match(withWorker, /^# TYPE anvil_delivery_attempt_duration_seconds histogram/m);
+  assert.match(withWorker, /^# TYPE anvil_deliveries_waiting_retry gauge/m);
+  assert.match(withWorker, /^# HELP anvil_deliveries_waiting_retry Delivery workflows with at least one delivery waiting/m);
+  // The SDK's core: its worker's slots and polls, its client's requests.
+  assert.match(withWorker, /^temporal_worker_task_slots_available\{/m);
+  assert.match(withWorker, /^temporal_request_total\{/m);
+  assert.equal(withWorker.match(/^# TYPE process_cpu_seconds_total /gm)?.length, 1, 'the process metrics once');
+
+  await stack.stopWorker();
+  try {
+    const alone = await scrape(stack.url);
+    assert.match(alone, /^anvil_http_requests_total\{/m);
+    assert.doesNotMatch(alone, /anvil_delivery_attempts_total/);
+    assert.doesNotMatch(alone, /anvil_deliveries_waiting_retry/);
+  } finally {
+    await stack.startWorker();
+  }
+});
+
+void test('a worker-only process (npm run worker) serves its own /metrics on ANVIL_METRICS_PORT, with deliveries waiting on retry', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      // A queue of its own: the stack's deliveries stay with the stack's worker.
+      TEMPORAL_TASK_QUEUE: `obs-${randomBytes(4).toString('hex')}`,
+      ANVIL_WORKFLOW_BUNDLE: requireEnv('ANVIL_TEST_WORKFLOW_BUNDLE'),
+      ANVIL_METRICS_PORT: String(port),
+      ANVIL_LOG_LEVEL: 'warn',
+    },
+  });
+  children.push(child);
+  const output: string[] = [];
+  child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
+  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    // Up (but its gauge not read yet: the first read counts afresh).
+    await eventually(async () => ((await fetch(`${url}/livez`).catch(() => null))?.status === 200 ? true : undefined), 60_000, 'the worker’s /livez');
+
+    // A delivery of the stack's waiting on a retry timer (the receiver fails; retries 1.5 s apart).
+    const hook = await startReceiver(() => ({ status: 500 }));
+    receivers.push(hook);
+    const tenant = await createTenant(stack);
+    const ep = await call(stack, 'POST', '/v1/endpoints', tenant.key, { url: hook.url, events: ['lead.created'] });
+    const published = await call(stack, 'POST', '/v1/events', tenant.key, { type: 'lead.created', data: {} });
+    await hook.waitFor(1, 20_000);
+    await eventually(async () => {
+      const d = await call(stack, 'GET', `/v1/deliveries/${published.body.id as string}:${ep.body.id as string}`, tenant.key);
+      return d.body.status === 'retrying' ? true : undefined;
+    }, 10_000);
+
+    const text = await scrape(url);
+    assert.ok(sample(text, 'anvil_deliveries_waiting_retry') >= 1, 'the retrying delivery is counted (cluster-wide)');
+    assert.match(text, /^# TYPE anvil_delivery_attempts_total counter/m);
+    assert.match(text, /^temporal_worker_task_slots_available\{/m);
+    assert.match(text, /^process_cpu_seconds_total /m);
+    assert.doesNotMatch(text, /anvil_http_requests_total/, 'no API here');
+  } catch (err) {
+    console.error(output.join(''));
+    throw err;
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  }
 });
 
 void test('deleting a tenant cancels its pending deliveries, removes its data, and no POST arrives later', async () => {

@@ -4,7 +4,7 @@
 // sees several attempts in seconds.
 import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
-import { Runtime, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { DeliveryClient } from '../../activities/http-client';
 import { searchAttributes } from '../../domain/contract';
@@ -13,6 +13,7 @@ import { loadConfig, type Config } from '../../infra/config';
 import type { Db } from '../../infra/db';
 import type { EventFacts } from '../../infra/event-facts';
 import { createLogger, type Logger } from '../../infra/log';
+import { installTelemetry } from '../../infra/telemetry';
 import type { RetryPolicy } from '../../domain/policies';
 import type { Store } from '../../infra/store';
 
@@ -38,7 +39,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-let runtimeInstalled = false;
+let runtimeInstalled: Promise<void> | undefined;
 /** Request lines stay out of the test output unless ANVIL_LOG_LEVEL asks for them. */
 const quietLogger = createLogger({ level: process.env.ANVIL_TEST_LOG_LEVEL ?? 'silent' });
 
@@ -63,10 +64,10 @@ export async function startStack(
     logger?: Logger;
   } = {},
 ): Promise<Stack> {
-  if (!runtimeInstalled) {
-    Runtime.install({ logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
-    runtimeInstalled = true;
-  }
+  // Once per test process, as `npm run api` installs it (infra/telemetry.ts): SDK errors logged, runtime
+  // metrics exported for /metrics.
+  runtimeInstalled ??= installTelemetry({ logger: createLogger({ level: 'error', name: 'temporal-sdk' }) });
+  await runtimeInstalled;
   const taskQueue = `test-${randomBytes(6).toString('hex')}`;
   const adminKey = `admin_${randomBytes(16).toString('hex')}`;
   // Every test file shares one PostgreSQL and so the rate-limit counters of 127.0.0.1: wrong keys sent on
