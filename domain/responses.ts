@@ -33,7 +33,19 @@ export const createdTenantResponse = tenantResponse
   .extend({ api_key: z.string().meta({ description: 'the tenant\'s first API key, shown once' }) })
   .meta({ id: 'CreatedTenant' });
 export const deletedTenantResponse = z
-  .object({ id: z.string(), deleted: z.literal(true), canceled_deliveries: z.number().int().min(0) })
+  .object({
+    id: z.string(),
+    deleted: z.literal(true),
+    canceled_deliveries: z
+      .number()
+      .int()
+      .min(0)
+      .meta({
+        description:
+          'running delivery workflows told to cancel: one per event (per partition of a large fan-out) still delivering, which cancels ' +
+          'every pending delivery it holds, plus one per delivery of the engine before the upgrade',
+      }),
+  })
   .meta({ id: 'DeletedTenant' });
 
 export const apiKeyResponse = z

@@ -193,30 +193,38 @@ void test('a worker-only process (npm run worker) serves its own /metrics on ANV
 });
 
 void test('deleting a tenant cancels its pending deliveries, removes its data, and no POST arrives later', async () => {
-  const hook = await startReceiver(() => ({ status: 500 }));
-  receivers.push(hook);
+  const hooks = [await startReceiver(() => ({ status: 500 })), await startReceiver(() => ({ status: 500 }))];
+  receivers.push(...hooks);
   const tenant = await createTenant(stack);
-  const ep = await call(stack, 'POST', '/v1/endpoints', tenant.key, { url: hook.url, events: ['lead.created'] });
+  const endpoints: string[] = [];
+  for (const hook of hooks) {
+    endpoints.push((await call(stack, 'POST', '/v1/endpoints', tenant.key, { url: hook.url, events: ['lead.created'] })).body.id as string);
+  }
   const published = await call(stack, 'POST', '/v1/events', tenant.key, { type: 'lead.created', data: {} });
-  await hook.waitFor(1, 20_000);
-  const deliveryId = `${published.body.id as string}:${ep.body.id as string}`;
-  // Visible as retrying in the delivery log before the deletion.
-  await eventually(async () => {
-    const d = await call(stack, 'GET', `/v1/deliveries/${deliveryId}`, tenant.key);
-    return d.body.status === 'retrying' ? true : undefined;
-  }, 10_000);
+  await Promise.all(hooks.map((hook) => hook.waitFor(1, 20_000)));
+  // Both deliveries visible as retrying in the delivery log before the deletion.
+  for (const ep of endpoints) {
+    await eventually(async () => {
+      const d = await call(stack, 'GET', `/v1/deliveries/${published.body.id as string}:${ep}`, tenant.key);
+      return d.body.status === 'retrying' ? true : undefined;
+    }, 10_000);
+  }
   const deleted = await call(stack, 'DELETE', `/v1/tenants/${tenant.id}`, stack.adminKey);
   assert.equal(deleted.status, 200);
+  // One event workflow holds both deliveries: it is told once to cancel all its targets.
   assert.equal(deleted.body.canceled_deliveries, 1);
-  // The event's workflow ends with its one target canceled.
   const result = (await stack.client.workflow.getHandle(published.body.id as string).result()) as EventWorkflowResult;
   assert.deepEqual(
-    result.targets.map((t) => [t.id, t.status]),
-    [[ep.body.id as string, 'canceled']],
+    result.targets.map((t) => [t.id, t.status]).sort(),
+    endpoints.map((ep) => [ep, 'canceled']).sort(),
   );
-  const seen = hook.requests.length;
+  const seen = hooks.map((hook) => hook.requests.length);
   await new Promise((r) => setTimeout(r, 5000)); // past the next three scheduled attempts
-  assert.equal(hook.requests.length, seen, 'no POST after the deletion');
+  assert.deepEqual(
+    hooks.map((hook) => hook.requests.length),
+    seen,
+    'no POST after the deletion',
+  );
   for (const table of ['tenants', 'api_keys', 'endpoints', 'events', 'webhook_settings']) {
     const column = table === 'tenants' ? 'id' : 'tenant_id';
     const rows = await stack.db.query(`SELECT 1 FROM ${table} WHERE ${column} = $1`, [tenant.id]);
