@@ -11,6 +11,7 @@ import type { Store } from '../infra/store';
 import { USER_AGENT } from '../infra/version';
 import { EndpointBusyError, type DeliveryClient } from './http-client';
 import { createLegacyActivities, type LegacyActivityDeps } from './legacy';
+import { attemptOutcome, recordAttempt } from '../infra/metrics';
 
 export interface ActivityDeps extends LegacyActivityDeps {
   store: Store;
@@ -60,6 +61,8 @@ export function createActivities(deps: ActivityDeps) {
     }
     try {
       const outcome = await http.post(url, body, headers);
+      // One attempt a receiver could see; busy and canceled outcomes above sent nothing.
+      recordAttempt(attemptOutcome(outcome), outcome.durationMs);
       if (outcome.ok && req.attempt === 1 && !req.manual && outcome.statusCode !== null) {
         facts?.firstAttemptSucceeded(req.eventId, req.target.id, outcome.statusCode);
       }

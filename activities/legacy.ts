@@ -20,6 +20,7 @@ import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from '../domain/si
 import type { EndpointForDelivery, Store } from '../infra/store';
 import { USER_AGENT } from '../infra/version';
 import { EndpointBusyError, type DeliveryClient } from './http-client';
+import { attemptOutcome, recordAttempt } from '../infra/metrics';
 
 export interface LegacyActivityDeps {
   store: Store;
@@ -160,6 +161,7 @@ export function createLegacyActivities({ store, http, temporal, eagerStart = fal
       }
       try {
         const outcome = await http.post(url, body, headers);
+        recordAttempt(attemptOutcome(outcome), outcome.durationMs);
         return {
           attempt: req.attempt,
           at,

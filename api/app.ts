@@ -1,22 +1,35 @@
 // The Express application, built from injected dependencies so a test can mount the real routes.
-import express from 'express';
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../infra/config';
+import type { Db } from '../infra/db';
+import { log, withRequestLogger, type Logger } from '../infra/log';
+import { httpMetrics } from '../infra/metrics';
 import { classicPolicy, standardPolicy, type RetryPolicy } from '../domain/policies';
 import { createEndpointCache, type EndpointCache } from '../infra/endpoint-cache';
 import type { EventFacts } from '../infra/event-facts';
 import type { Store } from '../infra/store';
-import { authenticate } from './auth';
+import { createAuthenticator } from './auth';
 import { errorHandler, routeNotFound } from './errors';
+import { checkJsonShape } from './json-limits';
+import { methodNotAllowed, openApiDocument } from './openapi';
+import { createRateLimits } from './rate-limits';
+import { apiKeysRouter } from './routes/api-keys';
+import { docsRouter } from './routes/docs';
 import { classicRouter } from './routes/classic';
 import { deliveriesRouter } from './routes/deliveries';
 import { endpointsRouter } from './routes/endpoints';
 import { eventsRouter } from './routes/events';
 import { healthRouter } from './routes/health';
 import { tenantsRouter } from './routes/tenants';
+import { noStore, securityHeaders } from './security-headers';
 
 export interface AppDeps {
   config: Config;
+  /** The pool behind `store`: the rate limiters keep their counters in it. */
+  db: Db;
   store: Store;
   temporal: Client;
   adminKey: string;
@@ -31,30 +44,83 @@ export interface AppDeps {
   /** The policies new deliveries get; tests pass ones with tiny delays. */
   policies?: { standard: RetryPolicy; classic: RetryPolicy };
   taskQueue?: string;
+  /** Request logs go here (default: the process logger). */
+  logger?: Logger;
+  /** What GET /metrics serves (default: the process's and the API's metrics; api/process.ts adds its worker's). */
+  metrics?: () => Promise<string>;
 }
 
-export type RouteDeps = Required<Pick<AppDeps, 'policies' | 'taskQueue' | 'eagerStart' | 'endpoints'>> & AppDeps;
+export type RouteDeps = Required<Pick<AppDeps, 'policies' | 'taskQueue' | 'eagerStart' | 'endpoints'>> &
+  AppDeps & { rateLimits: ReturnType<typeof createRateLimits> };
 
-export function createApp(deps: AppDeps) {
+/** A caller's X-Request-Id is kept when it is a sane token; otherwise one is made. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function createApp(deps: AppDeps): Express {
+  const rateLimits = createRateLimits(deps.db, deps.config);
   const full: RouteDeps = {
     ...deps,
     policies: deps.policies ?? { standard: standardPolicy, classic: classicPolicy },
     taskQueue: deps.taskQueue ?? deps.config.taskQueue,
     eagerStart: deps.eagerStart ?? false,
     endpoints: deps.endpoints ?? createEndpointCache(),
+    rateLimits,
   };
+  const auth = createAuthenticator(deps.store, deps.adminKey, rateLimits);
   const app = express();
+  app.locals.close = () => auth.close();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(express.json({ limit: deps.config.bodyLimit, strict: false, type: () => true }));
+  if (deps.config.trustProxy !== undefined) {
+    const t = deps.config.trustProxy;
+    app.set('trust proxy', /^\d+$/.test(t) ? Number(t) : t.split(',').map((s) => s.trim()));
+  }
+  app.use(
+    pinoHttp({
+      logger: deps.logger ?? log(),
+      quietReqLogger: true,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Method, path and status only: no headers (Authorization) and no query string or body.
+      serializers: {
+        req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url.split('?')[0] }),
+        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    }),
+  );
+  app.use((req, _res, next) => withRequestLogger(req.log, next));
+  app.use(httpMetrics);
+  app.use(securityHeaders({ hsts: deps.config.hsts }));
+  app.use(
+    express.json({
+      limit: deps.config.bodyLimit,
+      strict: false,
+      type: () => true,
+      verify: (_req, _res, body) => checkJsonShape(body, { maxDepth: deps.config.jsonMaxDepth, maxKeys: deps.config.jsonMaxKeys }),
+    }),
+  );
   app.use(healthRouter(full));
-  app.use('/v1', authenticate(deps.store, deps.adminKey));
-  app.use('/v1', tenantsRouter(full));
+  const openapi = openApiDocument();
+  app.use(docsRouter(openapi));
+  app.use('/v1', noStore, auth.middleware);
+  app.use('/v1', tenantsRouter(full, auth));
+  app.use('/v1', apiKeysRouter(full, auth));
   app.use('/v1', endpointsRouter(full));
   app.use('/v1', eventsRouter(full));
   app.use('/v1', classicRouter(full));
   app.use('/v1', deliveriesRouter(full));
+  app.use(methodNotAllowed(openapi));
   app.use(routeNotFound);
   app.use(errorHandler);
   return app;
+}
+
+/** Stops what the app runs beside its routes (the key-revocation listener). */
+export async function closeApp(app: Express): Promise<void> {
+  await (app.locals.close as () => Promise<void>)();
 }

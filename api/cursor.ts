@@ -4,6 +4,7 @@
 // with a position nobody issued (Temporal answers an unknown page token with an internal error). The
 // check is not a secret: every query carries its tenant anyway.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { z } from 'zod';
 import { ApiError } from './errors';
 
 const invalidCursor = () =>
@@ -34,5 +35,14 @@ export function openCursor<T>(cursor: string | undefined, scope: string, isPosit
   if (!isPosition(position)) throw invalidCursor();
   return position;
 }
+
+/**
+ * Keyset paging by id (`{after: <last id of the page>}`): the id is checked by its shape before any query,
+ * since the check above is not a secret and a crafted cursor must not carry a NUL byte to PostgreSQL.
+ */
+export const afterIdOf =
+  (shape: z.ZodType<string>) =>
+  (v: unknown): v is { after: string } =>
+    shape.safeParse((v as { after?: unknown } | null)?.after).success;
 
 export { invalidCursor };

@@ -2,9 +2,11 @@
 // ANVIL_EMBEDDED_WORKER=0) a worker on that same connection, so the event workflows this process starts
 // are started eagerly: the first workflow task comes back with the start and runs here, with no matching
 // round trip. Eager start falls back to ordinary dispatch by itself when this worker has no free slot.
-// Used by `npm run api`, `npm start`, the tests and the benchmark.
+// Used by `npm run api`, `npm start`, the tests and the benchmark. Its /metrics carries its worker's
+// metrics while that runs; close() closes everything it opened, the app's LISTEN connection included.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { DeliveryClient } from '../activities/http-client';
@@ -13,10 +15,13 @@ import type { Config } from '../infra/config';
 import { createDb, type Db } from '../infra/db';
 import { createEndpointCache } from '../infra/endpoint-cache';
 import { createEventFacts, type EventFacts } from '../infra/event-facts';
+import { log, type Logger } from '../infra/log';
+import { apiRegistry, metricsText, processRegistry, workerRegistry } from '../infra/metrics';
 import { createStore, type Store } from '../infra/store';
+import { countWaitingThrough, sdkRuntimeMetrics } from '../infra/telemetry';
 import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
 import { createWorker } from '../worker/create-worker';
-import { createApp } from './app';
+import { closeApp, createApp } from './app';
 
 export interface ApiProcessOptions {
   config: Config;
@@ -30,11 +35,14 @@ export interface ApiProcessOptions {
   http?: DeliveryClient;
   poolSize?: number;
   onWorkflowStarted?: (eager: boolean) => void;
+  /** Request logs go here (default: the process logger). */
+  logger?: Logger;
 }
 
 export interface ApiProcess {
   url: string;
   server: Server;
+  app: Express;
   client: Client;
   connection: NativeConnection;
   db: Db;
@@ -52,13 +60,14 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
   const { config } = opts;
   const db = createDb(opts.databaseUrl, opts.poolSize ?? 10);
   const store = createStore(db);
-  const facts = createEventFacts(db);
+  const facts = createEventFacts(db, (err) => log().warn(`event facts not written: ${err.message}`));
   const endpoints = createEndpointCache();
   const connection = await connectWorkerConnection(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS);
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const taskQueue = opts.taskQueue ?? config.taskQueue;
   const app = createApp({
     config,
+    db,
     store,
     temporal: client,
     adminKey: opts.adminKey,
@@ -68,6 +77,10 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
     taskQueue,
     ...(opts.policies ? { policies: opts.policies } : {}),
     ...(opts.onWorkflowStarted ? { onWorkflowStarted: opts.onWorkflowStarted } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    // The API's metrics, the SDK runtime's (installed by the entry point with infra/telemetry.ts; none
+    // when installed without an exporter) and, while it runs, the embedded worker's.
+    metrics: () => metricsText([processRegistry, apiRegistry, ...(processHandle.worker ? [workerRegistry] : [])], sdkRuntimeMetrics),
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? config.port, opts.host ?? '0.0.0.0', () => resolve(s));
@@ -78,6 +91,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
   const processHandle: ApiProcess = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     server,
+    app,
     client,
     connection,
     db,
@@ -96,6 +110,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
         ...(opts.http ? { http: opts.http } : {}),
       });
       processHandle.worker = created.worker;
+      countWaitingThrough(client);
       http = opts.http ? null : created.http;
       running = created.worker.run();
     },
@@ -113,6 +128,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await processHandle.stopWorker();
       await facts.flush();
+      await closeApp(app); // its LISTEN connection goes back to the pool before the pool ends
       await connection.close();
       await db.end();
     },

@@ -14,7 +14,9 @@ import type { EndpointCache } from '../infra/endpoint-cache';
 import type { EventFacts } from '../infra/event-facts';
 import { eventStartOptions, partitionTargets } from '../infra/start-options';
 import type { EventRow, Store, Tenant } from '../infra/store';
-import { ApiError } from './errors';
+import { ApiError, DEPENDENCY_RETRY_AFTER_SECONDS } from './errors';
+import { assertSamePayload } from './idempotency';
+import { log } from '../infra/log';
 
 export interface PublishDeps {
   store: Store;
@@ -47,11 +49,14 @@ async function publish(deps: PublishDeps, req: PublishRequest): Promise<{ status
     if (claim.row.tenant_id !== req.tenant.id || claim.row.kind !== req.kind) {
       throw new ApiError(409, 'id_conflict', `id ${req.id} is already used`, [{ path: 'id', message: 'already used' }]);
     }
+    assertSamePayload(req.id, claim.row.body, req.body);
     if (claim.row.started_at) return { status: 200, body: claim.row.body };
   }
   const stored = claim.row.body;
   const targets = await req.targets(stored);
-  let duplicate = false;
+  // An event without a target starts no workflow, so a repeat cannot learn from Temporal that it was
+  // accepted; its row says so (started_at is written behind the answer and may not be there yet).
+  let duplicate = !claim.inserted && targets.length === 0;
   if (targets.length > 0) {
     const inputs = partitionTargets(req.input(stored), targets);
     await Promise.all(
@@ -65,10 +70,14 @@ async function publish(deps: PublishDeps, req: PublishRequest): Promise<{ status
             duplicate = true;
             return;
           }
-          console.error(`[api] starting ${input.eventId} failed: ${(err as Error).message}`);
-          throw new ApiError(503, 'temporal_unavailable', 'the event could not be accepted now; retry with the same id', [
-            { path: 'id', message: `retry with "id": "${req.id}" to stay idempotent` },
-          ]);
+          log().warn(`starting ${input.eventId} failed: ${(err as Error).message}`);
+          throw new ApiError(
+            503,
+            'temporal_unavailable',
+            'the event could not be accepted now; retry with the same id',
+            [{ path: 'id', message: `retry with "id": "${req.id}" to stay idempotent` }],
+            DEPENDENCY_RETRY_AFTER_SECONDS,
+          );
         }
       }),
     );

@@ -422,6 +422,11 @@ export const endpointFilterSchema = z.custom<EndpointFilter>().superRefine((valu
     );
     return;
   }
+  // Stored as jsonb, which cannot hold a NUL character in a key or a string.
+  if (JSON.stringify(value).includes('\\u0000')) {
+    report([], 'filter must not contain NUL characters');
+    return;
+  }
   const state: WalkState = { conditions: 0 };
   try {
     checkFilter(value, [], 1, state, report);

@@ -5,7 +5,37 @@ import { CLASSIC_ACTIONS, EVENT_TYPES, OBJECT_TYPES, PLANS } from './catalog';
 import { endpointFilterSchema } from './filters';
 
 const MAX_URL_LENGTH = 2048;
-const tenantIdField = z.string().min(1).optional();
+
+// Identifiers are checked by shape before any query: a NUL byte, a newline or an over-long string never
+// reaches PostgreSQL or a Temporal visibility query.
+const ULID = '[0-9A-HJKMNP-TV-Z]{26}';
+const EVENT_ID = 'evt_[A-Za-z0-9]{8,64}';
+export const tenantIdSchema = z
+  .string({ error: 'must be a tenant id' })
+  .regex(new RegExp(`^tnt_${ULID}$`), 'must be "tnt_" followed by 26 ULID characters');
+export const endpointIdSchema = z
+  .string({ error: 'must be an endpoint id' })
+  .regex(new RegExp(`^ep_${ULID}$`), 'must be "ep_" followed by 26 ULID characters');
+export const apiKeyIdSchema = z
+  .string({ error: 'must be an API key id' })
+  .regex(new RegExp(`^key_${ULID}$`), 'must be "key_" followed by 26 ULID characters');
+export const eventIdSchema = z
+  .string({ error: 'must be an event id' })
+  .regex(new RegExp(`^${EVENT_ID}$`), 'must be "evt_" followed by 8 to 64 letters or digits');
+/** `<event id>:<endpoint id>`, or `<event id>:classic` for a classic action. */
+export const deliveryIdSchema = z
+  .string({ error: 'must be a delivery id' })
+  .regex(new RegExp(`^${EVENT_ID}:(ep_${ULID}|classic)$`), 'must be "<event id>:<endpoint id>" or "<event id>:classic"');
+/** What a delivery list may be filtered by as its endpoint: an endpoint id, or `classic`. */
+export const deliveryEndpointIdSchema = z
+  .string()
+  .regex(new RegExp(`^(ep_${ULID}|classic)$`), 'must be an endpoint id ("ep_…") or "classic"');
+
+const tenantIdField = tenantIdSchema.optional();
+
+/** Text stored in PostgreSQL: its text type cannot hold NUL characters. */
+const NO_NUL = { message: 'must not contain NUL characters' };
+export const text = () => z.string().refine((s) => !s.includes('\0'), NO_NUL);
 
 /**
  * A delivery target URL. Production: https only, no credentials, no literal private or loopback host
@@ -16,6 +46,10 @@ export function targetUrlSchema(allowInsecure: boolean) {
     .string({ error: 'must be a string URL' })
     .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
     .superRefine((value, ctx) => {
+      if ([...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
+        ctx.addIssue({ code: 'custom', message: 'must not contain control characters' });
+        return;
+      }
       let url: URL;
       try {
         url = new URL(value);
@@ -39,7 +73,7 @@ export function targetUrlSchema(allowInsecure: boolean) {
 }
 
 export const createTenantSchema = z.strictObject({
-  name: z.string().trim().min(1, 'must not be empty').max(200),
+  name: text().trim().min(1, 'must not be empty').max(200),
   plan: z.enum(PLANS, { error: `must be one of: ${PLANS.join(', ')}` }).default('pro'),
 });
 
@@ -54,7 +88,7 @@ export function createEndpointSchema(allowInsecure: boolean) {
   return z.strictObject({
     url: targetUrlSchema(allowInsecure),
     events: eventListSchema,
-    description: z.string().max(500).nullable().optional(),
+    description: text().max(500).nullable().optional(),
     filter: endpointFilterSchema.nullable().optional(),
     tenant_id: tenantIdField,
   });
@@ -65,7 +99,7 @@ export function updateEndpointSchema(allowInsecure: boolean) {
     .strictObject({
       url: targetUrlSchema(allowInsecure).optional(),
       events: eventListSchema.optional(),
-      description: z.string().max(500).nullable().optional(),
+      description: text().max(500).nullable().optional(),
       filter: endpointFilterSchema.nullable().optional(),
       status: z.enum(['enabled', 'disabled'], { error: 'must be "enabled" or "disabled"' }).optional(),
       tenant_id: tenantIdField,
@@ -74,9 +108,6 @@ export function updateEndpointSchema(allowInsecure: boolean) {
 }
 
 const objectData = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' });
-export const eventIdSchema = z
-  .string()
-  .regex(/^evt_[A-Za-z0-9]{8,64}$/, 'must be "evt_" followed by 8 to 64 letters or digits');
 
 export const publishEventSchema = z.strictObject({
   id: eventIdSchema.optional(),
@@ -116,7 +147,7 @@ export function webhookSettingsSchema(allowInsecure: boolean) {
 }
 
 export const publicKeySchema = z.strictObject({
-  public_key: z.string({ error: 'must be a PEM string' }),
+  public_key: z.string({ error: 'must be a PEM string' }).max(16_384, 'must be at most 16384 characters'),
   tenant_id: tenantIdField,
 });
 
@@ -135,8 +166,30 @@ export const recoverSchema = z
     path: ['until'],
   });
 
+export const limitSchema = z.coerce
+  .number({ error: 'must be a whole number from 1 to 100' })
+  .int('must be a whole number from 1 to 100')
+  .min(1, 'must be at least 1')
+  .max(100, 'must be at most 100')
+  .default(20);
+
 export const listQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: limitSchema,
   cursor: z.string().max(500).optional(),
-  tenant_id: z.string().optional(),
+  tenant_id: tenantIdField,
 });
+
+/** Queries of routes that take none but the admin's tenant_id. */
+export const tenantQuerySchema = z.strictObject({ tenant_id: tenantIdField });
+
+export const createApiKeySchema = z.strictObject({
+  name: text().trim().min(1, 'must not be empty').max(200),
+  tenant_id: tenantIdField,
+});
+
+export const updateTenantSchema = z
+  .strictObject({
+    name: text().trim().min(1, 'must not be empty').max(200).optional(),
+    plan: z.enum(PLANS, { error: `must be one of: ${PLANS.join(', ')}` }).optional(),
+  })
+  .refine((v) => v.name !== undefined || v.plan !== undefined, { message: 'nothing to update: give name or plan' });

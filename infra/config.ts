@@ -42,6 +42,19 @@ export const configSchema = z.object({
   ANVIL_CLUSTER_APIS: z.coerce.number().int().min(1).max(16).default(2),
   ANVIL_CLUSTER_WORKERS: z.coerce.number().int().min(0).max(16).default(2),
   ANVIL_CLUSTER_HISTORY_SHARDS: z.coerce.number().int().min(1).max(1024).default(4),
+  ANVIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ANVIL_JSON_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
+  ANVIL_JSON_MAX_KEYS: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
+  ANVIL_HSTS: booleanFromEnv.optional(),
+  ANVIL_TRUST_PROXY: z
+    .string()
+    .regex(/^(\d+|loopback|linklocal|uniquelocal|[0-9a-fA-F.:/,\s]+)$/, 'must be a hop count, loopback, or addresses/CIDRs')
+    .optional(),
+  ANVIL_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  ANVIL_AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  ANVIL_AUTH_FAILURE_BLOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  ANVIL_PUBLISH_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(200),
+  ANVIL_METRICS_PORT: port.default(9464),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -75,6 +88,22 @@ export interface Config {
   retryTimeScale: number;
   /** `npm run cluster`: API and worker processes, and the history shards of a new Temporal cluster. */
   cluster: { apis: number; workers: number; historyShards: number };
+  logLevel: RawConfig['ANVIL_LOG_LEVEL'];
+  /** Request bodies: deepest nesting and most object keys accepted (checked before JSON.parse). */
+  jsonMaxDepth: number;
+  jsonMaxKeys: number;
+  /** Strict-Transport-Security on every answer: on by default in production mode. */
+  hsts: boolean;
+  /** Express's `trust proxy`: which X-Forwarded-For hops give the client address (off: the socket's). */
+  trustProxy: string | undefined;
+  /** Failed authentications per client address in a window before it is refused for a while. */
+  authFailureLimit: number;
+  authFailureWindowSeconds: number;
+  authFailureBlockSeconds: number;
+  /** Events and actions a tenant may publish per second (0: unlimited). */
+  publishRateLimit: number;
+  /** The worker's Prometheus endpoint port (0: none). */
+  metricsPort: number;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +132,7 @@ export function loadConfig(
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  const allowInsecureTargets = c.ANVIL_ALLOW_INSECURE_TARGETS ?? developmentDefaults;
   return {
     port: c.PORT,
     dataDir: c.ANVIL_DATA_DIR,
@@ -111,7 +141,7 @@ export function loadConfig(
     temporalAddress: c.TEMPORAL_ADDRESS,
     temporalNamespace: c.TEMPORAL_NAMESPACE,
     taskQueue: c.TEMPORAL_TASK_QUEUE,
-    allowInsecureTargets: c.ANVIL_ALLOW_INSECURE_TARGETS ?? developmentDefaults,
+    allowInsecureTargets,
     bodyLimit: c.ANVIL_BODY_LIMIT,
     temporalPort: c.ANVIL_TEMPORAL_PORT,
     temporalUiPort: c.ANVIL_TEMPORAL_UI_PORT,
@@ -126,6 +156,16 @@ export function loadConfig(
     workflowDeadlockTimeoutMs: c.ANVIL_WORKFLOW_DEADLOCK_TIMEOUT_MS,
     retryTimeScale: c.ANVIL_RETRY_TIME_SCALE,
     cluster: { apis: c.ANVIL_CLUSTER_APIS, workers: c.ANVIL_CLUSTER_WORKERS, historyShards: c.ANVIL_CLUSTER_HISTORY_SHARDS },
+    logLevel: c.ANVIL_LOG_LEVEL,
+    jsonMaxDepth: c.ANVIL_JSON_MAX_DEPTH,
+    jsonMaxKeys: c.ANVIL_JSON_MAX_KEYS,
+    hsts: c.ANVIL_HSTS ?? !allowInsecureTargets,
+    trustProxy: c.ANVIL_TRUST_PROXY,
+    authFailureLimit: c.ANVIL_AUTH_FAILURE_LIMIT,
+    authFailureWindowSeconds: c.ANVIL_AUTH_FAILURE_WINDOW_SECONDS,
+    authFailureBlockSeconds: c.ANVIL_AUTH_FAILURE_BLOCK_SECONDS,
+    publishRateLimit: c.ANVIL_PUBLISH_RATE_LIMIT,
+    metricsPort: c.ANVIL_METRICS_PORT,
   };
 }
 

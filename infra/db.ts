@@ -2,14 +2,16 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
+import { log } from './log';
 import { MIGRATIONS_DIR } from './paths';
 
 export type Db = pg.Pool;
 
 export function createDb(databaseUrl: string, max = 10): Db {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, idleTimeoutMillis: 30_000 });
+  // A connection that cannot be made within 5 s fails the request (503) instead of holding it.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 5000 });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
-  pool.on('error', (err) => console.error(`[db] idle client error: ${err.message}`));
+  pool.on('error', (err) => log().warn(`idle PostgreSQL client error: ${err.message}`));
   return pool;
 }
 

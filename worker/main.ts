@@ -6,12 +6,17 @@ import { createStore } from '../infra/store';
 import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
 import { BUILT_WORKFLOW_BUNDLE, RUNNING_COMPILED } from '../infra/paths';
 import { createWorker } from './create-worker';
+import { createLogger, log, setProcessLogger } from '../infra/log';
+import { installTelemetry, serveWorkerMetrics } from '../infra/telemetry';
+import { Client } from '@temporalio/client';
 
 async function main() {
   const config = loadConfig(process.env);
+  setProcessLogger(createLogger({ level: config.logLevel, name: 'worker' }));
+  await installTelemetry({ logger: log(), sdkMetrics: config.metricsPort > 0 });
   const db = createDb(requireSetting(config.databaseUrl, 'DATABASE_URL'));
   const connection = await connectWorkerConnection(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS);
-  const facts = createEventFacts(db);
+  const facts = createEventFacts(db, (err) => log().warn(`event facts not written: ${err.message}`));
   const { worker, http } = await createWorker({
     config,
     connection,
@@ -19,9 +24,10 @@ async function main() {
     facts,
     workflowBundlePath: config.workflowBundle ?? (RUNNING_COMPILED ? BUILT_WORKFLOW_BUNDLE : undefined),
   });
-  console.log(
-    `[worker] polling task queue ${config.taskQueue} in namespace ${config.temporalNamespace}` +
-      (config.allowInsecureTargets ? ' (insecure targets allowed)' : ''),
+  const metrics = await serveWorkerMetrics(config, new Client({ connection, namespace: config.temporalNamespace }));
+  log().info(
+    { taskQueue: config.taskQueue, namespace: config.temporalNamespace, insecureTargets: config.allowInsecureTargets },
+    `polling task queue ${config.taskQueue} in namespace ${config.temporalNamespace}`,
   );
   // Under `npm start` the supervisor holds an IPC channel: when it dies, so do we.
   // The channel must not keep the process alive once everything else has stopped.
@@ -34,12 +40,13 @@ async function main() {
   } finally {
     await http.close();
     await facts.flush();
+    await metrics.close();
     await connection.close();
     await db.end();
   }
 }
 
 main().catch((err: unknown) => {
-  console.error(`[worker] ${err instanceof Error ? err.message : String(err)}`);
+  log().fatal(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });

@@ -7,6 +7,7 @@ import type { RouteDeps } from '../app';
 import { tenantOf } from '../auth';
 import { ApiError, notFound, parseWith } from '../errors';
 import { publishAction } from '../publish';
+import { countPublishes } from '../../infra/metrics';
 
 const settingsView = (s: WebhookSettingsRow) => ({ enabled: s.enabled, url: s.url, token: s.token, public_key: s.public_key });
 
@@ -15,6 +16,7 @@ export function classicRouter(deps: RouteDeps) {
   const router = Router();
   const settingsSchema = webhookSettingsSchema(config.allowInsecureTargets);
   const urlSchema = objectUrlSchema(config.allowInsecureTargets);
+  const throttle = deps.rateLimits.publish((req) => tenantOf(req, store));
 
   router.get('/webhook-settings', async (req, res) => {
     const tenant = await tenantOf(req, store);
@@ -54,7 +56,7 @@ export function classicRouter(deps: RouteDeps) {
   });
 
   /** The settings page's Test button: webhookTest to the static URL only. */
-  router.post('/webhook-settings/test', async (req, res) => {
+  router.post('/webhook-settings/test', countPublishes('action'), throttle, async (req, res) => {
     const tenant = await tenantOf(req, store);
     const settings = await store.getWebhookSettings(tenant.id);
     if (!settings.enabled) throw new ApiError(409, 'webhooks_disabled', 'webhooks are not enabled for this organization');

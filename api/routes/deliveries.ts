@@ -1,21 +1,23 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { CLASSIC_ACTIONS, EVENT_TYPES } from '../../domain/catalog';
 import { DELIVERY_STATUSES } from '../../domain/delivery';
+import { deliveryEndpointIdSchema, deliveryIdSchema, eventIdSchema, limitSchema, tenantIdSchema } from '../../domain/schemas';
 import type { RouteDeps } from '../app';
 import { tenantOf } from '../auth';
 import { openCursor, sealCursor, invalidCursor } from '../cursor';
 import { retryDelivery } from '../delivery-commands';
 import { deliveryDetail, isLogPosition, listDeliveries } from '../delivery-log';
-import { parseWith } from '../errors';
+import { parsePathId, parseWith } from '../errors';
 
 const listSchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: limitSchema,
   cursor: z.string().max(4000).optional(),
-  endpoint_id: z.string().max(100).optional(),
-  event_id: z.string().max(100).optional(),
-  event_type: z.string().max(100).optional(),
+  endpoint_id: deliveryEndpointIdSchema.optional(),
+  event_id: eventIdSchema.optional(),
+  event_type: z.enum([...EVENT_TYPES, ...CLASSIC_ACTIONS], { error: 'must be an event type or a classic action' }).optional(),
   status: z.enum(DELIVERY_STATUSES, { error: `must be one of: ${DELIVERY_STATUSES.join(', ')}` }).optional(),
-  tenant_id: z.string().optional(),
+  tenant_id: tenantIdSchema.optional(),
 });
 
 export function deliveriesRouter(deps: RouteDeps) {
@@ -37,14 +39,16 @@ export function deliveriesRouter(deps: RouteDeps) {
   });
 
   router.get('/deliveries/:id', async (req, res) => {
+    const id = parsePathId(deliveryIdSchema, req.params.id, 'delivery');
     const tenant = await tenantOf(req, store);
-    res.json(await deliveryDetail(deps, tenant.id, req.params.id));
+    res.json(await deliveryDetail(deps, tenant.id, id));
   });
 
   router.post('/deliveries/:id/retry', async (req, res) => {
+    const id = parsePathId(deliveryIdSchema, req.params.id, 'delivery');
     const tenant = await tenantOf(req, store);
-    const how = await retryDelivery(deps, tenant.id, req.params.id);
-    res.status(202).json({ id: req.params.id, retry: how === 'signaled' ? 'attempting_now' : 'resent' });
+    const how = await retryDelivery(deps, tenant.id, id);
+    res.status(202).json({ id, retry: how === 'signaled' ? 'attempting_now' : 'resent' });
   });
 
   return router;

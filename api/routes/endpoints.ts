@@ -3,6 +3,7 @@ import { ulid } from 'ulid';
 import type { EventType } from '../../domain/catalog';
 import {
   createEndpointSchema,
+  endpointIdSchema,
   listQuerySchema,
   testEventSchema,
   updateEndpointSchema,
@@ -10,10 +11,11 @@ import {
 import { PlanLimitError, type EndpointRow } from '../../infra/store';
 import type { RouteDeps } from '../app';
 import { tenantOf } from '../auth';
-import { ApiError, notFound, parseWith } from '../errors';
-import { openCursor, sealCursor } from '../cursor';
+import { ApiError, notFound, parsePathId, parseWith } from '../errors';
+import { afterIdOf, openCursor, sealCursor } from '../cursor';
 import { publishEvent } from '../publish';
 import { cancelDeliveries, recoverEndpoint } from '../delivery-commands';
+import { countPublishes } from '../../infra/metrics';
 
 export function endpointView(row: EndpointRow) {
   return {
@@ -49,11 +51,13 @@ export function endpointsRouter(deps: RouteDeps) {
   const router = Router();
   const createSchema = createEndpointSchema(config.allowInsecureTargets);
   const updateSchema = updateEndpointSchema(config.allowInsecureTargets);
+  const throttle = deps.rateLimits.publish((req) => tenantOf(req, store));
 
   async function load(req: Parameters<typeof tenantOf>[0]) {
+    const id = parsePathId(endpointIdSchema, req.params.id, 'endpoint');
     const tenant = await tenantOf(req, store);
-    const endpoint = await store.getEndpoint(tenant.id, String(req.params.id));
-    if (!endpoint) throw notFound(`endpoint ${req.params.id}`);
+    const endpoint = await store.getEndpoint(tenant.id, id);
+    if (!endpoint) throw notFound(`endpoint ${id}`);
     return { tenant, endpoint };
   }
 
@@ -79,7 +83,7 @@ export function endpointsRouter(deps: RouteDeps) {
   router.get('/endpoints', async (req, res) => {
     const q = parseWith(listQuerySchema, req.query, 'query');
     const tenant = await tenantOf(req, store);
-    const position = openCursor(q.cursor, tenant.id, (v): v is { after: string } => typeof (v as { after?: unknown } | null)?.after === 'string');
+    const position = openCursor(q.cursor, tenant.id, afterIdOf(endpointIdSchema));
     const rows = await store.listEndpoints(tenant.id, q.limit + 1, position?.after ?? null);
     const page = rows.slice(0, q.limit);
     res.json({
@@ -125,8 +129,9 @@ export function endpointsRouter(deps: RouteDeps) {
     res.json({ secret: row.secret, previous_secret_expires_at: row.previous_secret_expires_at?.toISOString() ?? null });
   });
 
-  router.post('/endpoints/:id/test', async (req, res) => {
-    const input = parseWith(testEventSchema, req.body ?? {});
+  router.post('/endpoints/:id/test', countPublishes('event'), throttle, async (req, res) => {
+    // No body at all is an empty one; a body that is not an object (null, a string) is refused.
+    const input = parseWith(testEventSchema, req.body === undefined ? {} : req.body);
     const { tenant, endpoint } = await load(req);
     const type = (input.type ?? endpoint.events[0]) as EventType;
     if (!endpoint.events.includes(type)) {

@@ -326,16 +326,19 @@ void test('nothing configured: POST /v1/actions answers 202, the event shows del
   assert.equal(objectHook.requests.length, 0);
 });
 
-void test('the same action id twice: one delivery, with the first request\'s data', async () => {
+void test('the same action id twice: one delivery; the same payload again is a 200, another payload a 409', async () => {
   const hook = await receiver();
   const tenant = await classicTenant(hook.url);
   const id = `evt_classicdup${Date.now()}`;
   const first = await call(stack, 'POST', '/v1/actions', tenant.key, { id, action: 'weldComplete', data: { eid: 'dup', n: 1 } });
   assert.equal(first.status, 202, JSON.stringify(first.body));
   assert.equal(first.body.id, id);
-  const second = await call(stack, 'POST', '/v1/actions', tenant.key, { id, action: 'weldComplete', data: { eid: 'dup', n: 2 } });
+  const second = await call(stack, 'POST', '/v1/actions', tenant.key, { id, action: 'weldComplete', data: { eid: 'dup', n: 1 } });
   assert.ok(second.status === 200 || second.status === 202, `repeat answered ${second.status}`);
   assert.equal(second.body.id, id);
+  const changed = await call(stack, 'POST', '/v1/actions', tenant.key, { id, action: 'weldComplete', data: { eid: 'dup', n: 2 } });
+  assert.equal(changed.status, 409, JSON.stringify(changed.body));
+  assert.equal(changed.body.error.details[0].path, 'id');
 
   const [req] = await hook.waitFor(1);
   assert.equal(req!.rawBody, JSON.stringify({ action: 'weldComplete', token: tenant.token, data: { eid: 'dup', n: 1 } }));

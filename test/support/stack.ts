@@ -2,8 +2,9 @@
 // on the same NativeConnection, eager start), on a task queue of its own, against the Temporal dev server
 // and PostgreSQL that `npm test` started. Retry policies are the real shapes with short delays, so a test
 // sees several attempts in seconds.
+import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
-import { Runtime, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { DeliveryClient } from '../../activities/http-client';
 import { searchAttributes } from '../../domain/contract';
@@ -11,6 +12,8 @@ import { startApiProcess } from '../../api/process';
 import { loadConfig, type Config } from '../../infra/config';
 import type { Db } from '../../infra/db';
 import type { EventFacts } from '../../infra/event-facts';
+import { createLogger, type Logger } from '../../infra/log';
+import { installTelemetry } from '../../infra/telemetry';
 import type { RetryPolicy } from '../../domain/policies';
 import type { Store } from '../../infra/store';
 
@@ -21,6 +24,7 @@ export const fastPolicies: { standard: RetryPolicy; classic: RetryPolicy } = {
 
 export interface Stack {
   url: string;
+  app: Express;
   adminKey: string;
   config: Config;
   db: Db;
@@ -35,7 +39,9 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-let runtimeInstalled = false;
+let runtimeInstalled: Promise<void> | undefined;
+/** Request lines stay out of the test output unless ANVIL_LOG_LEVEL asks for them. */
+const quietLogger = createLogger({ level: process.env.ANVIL_TEST_LOG_LEVEL ?? 'silent' });
 
 export function requireEnv(name: string): string {
   const v = process.env[name];
@@ -51,34 +57,45 @@ export async function startStack(
     /** production mode: https-only targets */
     secure?: boolean;
     http?: DeliveryClient;
+    /** settings on top of the environment's (limits, log level…) */
+    env?: Record<string, string>;
+    /** another PostgreSQL than the suite's */
+    databaseUrl?: string;
+    logger?: Logger;
   } = {},
 ): Promise<Stack> {
-  if (!runtimeInstalled) {
-    Runtime.install({ logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
-    runtimeInstalled = true;
-  }
+  // Once per test process, as `npm run api` installs it (infra/telemetry.ts): SDK errors logged, runtime
+  // metrics exported for /metrics.
+  runtimeInstalled ??= installTelemetry({ logger: createLogger({ level: 'error', name: 'temporal-sdk' }) });
+  await runtimeInstalled;
   const taskQueue = `test-${randomBytes(6).toString('hex')}`;
   const adminKey = `admin_${randomBytes(16).toString('hex')}`;
+  // Every test file shares one PostgreSQL and so the rate-limit counters of 127.0.0.1: wrong keys sent on
+  // purpose must not lock the next test out. The throttling tests set real limits and their own addresses.
   const config = loadConfig({
     ...process.env,
     ANVIL_ALLOW_INSECURE_TARGETS: opts.secure ? '0' : '1',
     ANVIL_EMBEDDED_WORKER: opts.withWorker === false ? '0' : '1',
     // unset (recording histories): bundled from workflows/ at start
     ANVIL_WORKFLOW_BUNDLE: process.env.ANVIL_TEST_WORKFLOW_BUNDLE || undefined,
+    ANVIL_AUTH_FAILURE_LIMIT: '1000000',
+    ...opts.env,
   });
   const api = await startApiProcess({
     config,
     adminKey,
-    databaseUrl: requireEnv('DATABASE_URL'),
+    databaseUrl: opts.databaseUrl ?? requireEnv('DATABASE_URL'),
     port: 0,
     host: '127.0.0.1',
     poolSize: 5,
     policies: opts.policies ?? fastPolicies,
     taskQueue,
+    logger: opts.logger ?? quietLogger,
     ...(opts.http ? { http: opts.http } : {}),
   });
   const stack: Stack = {
     url: api.url,
+    app: api.app,
     adminKey,
     config,
     db: api.db,

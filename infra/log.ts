@@ -1,0 +1,45 @@
+// Structured logs: one JSON object per line (pino), with a level, a time and, for everything logged while
+// handling an HTTP request, that request's id (`reqId`). Code anywhere calls `log()`: inside a request it
+// gets the request's logger, elsewhere the process logger. Secrets are never logged: the paths below are
+// censored wherever they appear, and request lines carry method, path and status, never headers or bodies.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Field names whose values are secrets, censored at any depth we log objects at. */
+export const SECRET_FIELDS = ['authorization', 'api_key', 'apiKey', 'secret', 'secrets', 'previous_secret', 'token', 'private_key', 'privateKey', 'password', 'key'];
+
+export function createLogger(opts: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      base: { service: opts.name ?? 'anvil-webhooks', pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: {
+        paths: [...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`), ...SECRET_FIELDS.map((f) => `*.*.${f}`)],
+        censor: '[redacted]',
+      },
+    },
+    opts.destination,
+  );
+}
+
+let processLogger: Logger = createLogger({ level: 'info' });
+const requestScope = new AsyncLocalStorage<Logger>();
+
+/** Replaces the process logger (entry points call this once with the configured level and name). */
+export function setProcessLogger(logger: Logger): void {
+  processLogger = logger;
+}
+
+/** The logger for the current context: the request's (with its reqId) inside a request, else the process's. */
+export function log(): Logger {
+  return requestScope.getStore() ?? processLogger;
+}
+
+/** Runs `fn` (the rest of a request's handling) with `logger` as what `log()` returns. */
+export function withRequestLogger<T>(logger: Logger, fn: () => T): T {
+  return requestScope.run(logger, fn);
+}
