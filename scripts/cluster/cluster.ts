@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { PROJECT_ROOT } from '../../infra/paths';
 import { ensureTemporalBinaries, type TemporalBinaries } from './binaries';
-import { portInUse, startEmbeddedPostgres } from '../local-services';
+import { freePort, portInUse, startEmbeddedPostgres } from '../local-services';
 import { PidService, ProcessService, type Log, type Service } from './services';
 
 export const SCHEMA_SCRIPT = path.join(PROJECT_ROOT, 'deploy', 'temporal-schema.sh');
@@ -277,7 +277,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
           name: `worker-${i}`,
           command: process.execPath,
           args: [path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')],
-          env: appEnv,
+          // Each worker-only process serves its own /metrics (the API processes serve theirs on PORT).
+          env: { ...appEnv, ANVIL_METRICS_PORT: String(await freePort()) },
           ipc: true,
           readyLine: /polling task queue/,
           output: { console: o.consoleOutput, file: file(`worker-${i}`) },
