@@ -25,6 +25,7 @@ const NOT_IMPORTED = {
 const GUARDED_DEEP_IMPORTS: Record<string, string> = {
   '@temporalio/client/lib/helpers': 'test/unit/sdk-internals.test.ts',
   '@temporalio/common/lib/proto-utils': 'test/workflow/replay.test.ts',
+  '@temporalio/worker/package.json': 'test/unit/sdk-patch.test.ts',
 };
 
 function files(dir: string): string[] {
