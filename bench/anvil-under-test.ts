@@ -1,6 +1,6 @@
 // anvil-webhooks as the benchmark runs it: the API process as `npm run api` runs it (embedded worker,
 // eager start), with the standard policies or, for the retry-timers load, a first retry after 1 h.
-import { classicPolicy, standardPolicy } from '../domain/policies';
+import { classicPolicy, nextDelay, standardPolicy } from '../domain/policies';
 import { searchAttributes as sa, workflowTypes } from '../domain/contract';
 import type { Config } from '../infra/config';
 import { startApiProcess } from '../api/process';
@@ -8,7 +8,10 @@ import { startApiProcess } from '../api/process';
 export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 
 export async function startAnvilForBench(config: Config, policy: 'standard' | 'hourly') {
-  const standard = policy === 'hourly' ? { ...standardPolicy, name: 'standard-first-wait-1h', initial: 3_600_000, maxSpan: 1000 * 3_600_000 } : standardPolicy;
+  // First retry after 1 h; the span is wide enough that the policy's clamp (the last attempt within
+  // maxSpan) never shortens a wait: 1 h × (1 + 2 + … + 2048) ≈ 4 095 h of nominal waits.
+  const standard = policy === 'hourly' ? { ...standardPolicy, name: 'standard-first-wait-1h', initial: 3_600_000, maxSpan: 10_000 * 3_600_000 } : standardPolicy;
+  if (policy === 'hourly' && nextDelay(standard, 1, 0, 0.999)! < 3_000_000) throw new Error('the hourly policy must wait about 1 h after the first attempt');
   const counts = { starts: 0, eager: 0 };
   const api = await startApiProcess({
     config,

@@ -449,15 +449,30 @@ async function main() {
         console.log(`[bench] timers: ${done} published, batch at ${rates.at(-1)!.toFixed(0)}/s, API process RSS ${rss.at(-1)!.toFixed(0)} MiB`);
       }
       const waiting = async () => Number((await client.workflowService.countWorkflowExecutions({ namespace: 'default', query: WAITING_QUERY })).count);
+      const publishedAt = performance.now();
       const deadline = Date.now() + 900_000;
       let count = await waiting();
       while (count < TIMERS && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 2000));
         count = await waiting();
       }
+      const drainedS = (performance.now() - publishedAt) / 1000;
       await new Promise((r) => setTimeout(r, 3000));
       const rssNow = rssMiB(hourly.child.pid!);
-      console.log(`\n${TIMERS} deliveries to a failing endpoint (first retry in 1 h): ${count} waiting on retry timers`);
+      // What the backlog cost: history events and timers (busy-destination waits + the retry timer) per
+      // workflow, over a sample of the waiting ones; and requests the receiver saw (one per attempt).
+      const sample = (await client.workflowService.listWorkflowExecutions({ namespace: 'default', query: WAITING_QUERY, pageSize: 50 })).executions ?? [];
+      let sampledEvents = 0;
+      let sampledTimers = 0;
+      for (const e of sample) {
+        const history = await client.workflow.getHandle(e.execution!.workflowId!).fetchHistory();
+        sampledEvents += history.events?.length ?? 0;
+        sampledTimers += (history.events ?? []).filter((ev) => ev.timerStartedEventAttributes).length;
+      }
+      if (sample.length > 0) {
+        console.log(`per waiting workflow (sample of ${sample.length}): ${(sampledEvents / sample.length).toFixed(1)} history events, ${(sampledTimers / sample.length).toFixed(2)} timers started (1 = only the retry timer)`);
+      }
+      console.log(`\n${TIMERS} deliveries to a failing endpoint (first retry in 1 h): ${count} waiting on retry timers, ${drainedS.toFixed(0)} s after the last publish`);
       console.log(`publish rate per batch of ${batch} (events/s): ${rates.map((r) => r.toFixed(0)).join(', ')}`);
       console.log(`last batch / first batch: ${(rates.at(-1)! / rates[0]!).toFixed(2)}×   (target ≥ 0.8×)`);
       console.log(`API process (hosts the worker) RSS after each batch (MiB): ${rss.map((r) => r.toFixed(0)).join(', ')}; now ${rssNow.toFixed(0)}; peak ${Math.max(...rss, rssNow).toFixed(0)}   (target ≤ 500 MB)`);
