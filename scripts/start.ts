@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../infra/config';
 import { createDb, migrate } from '../infra/db';
+import { buildPortal } from './build-portal';
 import {
   adminKeyFor,
   startEmbeddedPostgres,
@@ -123,6 +124,7 @@ async function main() {
     const db = createDb(databaseUrl, 2);
     await migrate(db, log);
     await db.end();
+    if (await buildPortal()) log('built the Settings pages (dist/portal)');
 
     const env: NodeJS.ProcessEnv = {
       ...process.env,

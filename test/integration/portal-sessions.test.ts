@@ -3,7 +3,8 @@
 // once (used again: 410 link_used; expired: 410 link_expired; made up: 401); the session acts for its tenant
 // on the pages' routes only (no publishing, no new links, no admin routes, another tenant's ids are 404),
 // and ends on expiry or sign-out; made-up links and ended sessions are throttled like wrong API keys.
-// Also GET /v1/objects/webhook-urls, which the API Settings page lists.
+// Every /portal answer carries the strict CSP with the configured frame-ancestors. Also
+// GET /v1/objects/webhook-urls, which the API Settings page lists.
 import assert from 'node:assert/strict';
 import { createHash, randomInt } from 'node:crypto';
 import http from 'node:http';
@@ -180,6 +181,46 @@ void test('a session acts for its tenant on the pages’ routes only, and ends',
     createHash('sha256').update(second).digest('hex'),
   ]);
   assert.equal((await call(stack, 'GET', '/v1/endpoints', second)).status, 401, 'an expired session is refused');
+});
+
+void test('every /portal answer carries the strict CSP, nosniff and the configured frame-ancestors', async () => {
+  for (const [s, ancestors] of [
+    [stack, "'self'"],
+    [framed, `'self' ${EMBEDDER}`],
+  ] as const) {
+    const page = await fetch(`${s.url}/portal/webhooks`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /style-src 'self'(;|$)/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:\/\/(?!app\.example\.com)/);
+    assert.ok(csp.endsWith(`frame-ancestors ${ancestors}`), csp);
+    assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(page.headers.get('x-frame-options'), null, 'frame-ancestors decides framing, not X-Frame-Options DENY');
+    assert.equal(page.headers.get('cache-control'), 'no-store');
+    assert.equal(page.headers.get('set-cookie'), null);
+    const html = await page.text();
+    assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+    assert.doesNotMatch(html, /\sstyle=|<style/, 'no inline style');
+    const script = /<script type="module" src="(\/portal\/assets\/portal-[A-Z0-9]+\.js)"/.exec(html)?.[1];
+    assert.ok(script, 'the page loads its hashed bundle from this origin');
+    const asset = await fetch(`${s.url}${script}`);
+    assert.equal(asset.status, 200);
+    assert.match(asset.headers.get('content-type') ?? '', /javascript/);
+    assert.match(asset.headers.get('cache-control') ?? '', /immutable/);
+    assert.ok(asset.headers.get('content-security-policy'));
+  }
+  for (const path of ['/portal/sign-in', '/portal/api-settings']) assert.equal((await fetch(`${stack.url}${path}`)).status, 200, path);
+  const missing = await fetch(`${stack.url}/portal/nowhere`);
+  assert.equal(missing.status, 404);
+  assert.ok(missing.headers.get('content-security-policy'));
+  assert.equal((await fetch(`${stack.url}/portal/assets/nothing.js`)).status, 404);
+  const root = await fetch(`${stack.url}/portal`, { redirect: 'manual' });
+  assert.equal(root.status, 302);
+  assert.equal(root.headers.get('location'), '/portal/webhooks');
 });
 
 void test('GET /v1/objects/webhook-urls lists the organization’s per-object URLs, paged, its own only', async () => {
