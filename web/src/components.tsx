@@ -4,7 +4,7 @@
 import type { ButtonHTMLAttributes, ComponentChildren } from 'preact';
 import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { STATUS_LABELS } from './format';
-import type { DeliveryStatus } from './api';
+import { formErrors, type DeliveryStatus } from './api';
 
 // --- announcements -------------------------------------------------------------------------------
 let announceTo: (message: string) => void = () => {};
@@ -148,6 +148,39 @@ export function SelectField(
 /** Puts keyboard focus on the first field the API refused, so the error is read at once. */
 export function focusFirstInvalid(form: HTMLElement | null): void {
   window.requestAnimationFrame(() => form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+}
+
+/**
+ * A form whose submit is an API call: busy while it runs; on a refusal, the API's field errors go to their
+ * fields (through `fieldOf`), the rest to the form, and focus to the first refused field.
+ */
+export function useApiForm<F extends string>(fieldOf: (path: string) => F | null) {
+  const [errors, setErrors] = useState<Partial<Record<F, string>>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const form = useRef<HTMLFormElement>(null);
+  /** Refuses the submit without calling the API (what only the page can check, e.g. JSON syntax). */
+  const refuse = (fields: Partial<Record<F, string>>) => {
+    setErrors(fields);
+    setFormError(null);
+    focusFirstInvalid(form.current);
+  };
+  const submit = async (call: () => Promise<void>) => {
+    setBusy(true);
+    setFormError(null);
+    try {
+      await call();
+      setErrors({});
+    } catch (err) {
+      const r = formErrors(err, fieldOf);
+      setErrors(r.fields as Partial<Record<F, string>>);
+      setFormError(r.form);
+      focusFirstInvalid(form.current);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { errors, formError, busy, form, refuse, submit };
 }
 
 export function FormError({ message }: { message: string | null | undefined }) {

@@ -3,7 +3,7 @@
 // download —, upload a public key, remove), Send test (webhookTest to the static URL), and the per-object
 // URLs that override the static one.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, formErrors, listAll, topField, type DeliverySummary, type ObjectUrl, type WebhookSettings } from '../api';
+import { api, listAll, topField, type DeliverySummary, type ObjectUrl, type WebhookSettings } from '../api';
 import {
   announce,
   Button,
@@ -15,7 +15,7 @@ import {
   SelectField,
   TextAreaField,
   TextField,
-  focusFirstInvalid,
+  useApiForm,
 } from '../components';
 import { OBJECT_TYPE_LABELS } from '../format';
 import type { Session } from '../session';
@@ -53,37 +53,26 @@ export function ApiSettingsPage({ session }: { session: Session }) {
 function WebhooksSection({ settings, onSaved }: { settings: WebhookSettings; onSaved: (s: WebhookSettings) => void }) {
   const [enabled, setEnabled] = useState(settings.enabled);
   const [url, setUrl] = useState(settings.url ?? '');
-  const [errors, setErrors] = useState<{ url?: string; enabled?: string }>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
-  const form = useRef<HTMLFormElement>(null);
+  const { errors, formError, busy, form, submit } = useApiForm((path) => {
+    const top = topField(path);
+    return top === 'url' || top === 'enabled' ? top : null;
+  });
 
-  const save = async (e: Event) => {
+  const save = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setFormError(null);
     setSaved(null);
-    try {
+    void submit(async () => {
       const next = await api<WebhookSettings>('PUT', '/webhook-settings', { enabled, url: url.trim() === '' ? null : url.trim() });
       onSaved(next);
-      setErrors({});
-      const message = next.enabled ? 'Webhooks are enabled.' : 'Webhooks are disabled: Anvil sends no classic webhooks.';
-      setSaved(message);
-    } catch (err) {
-      const r = formErrors(err, (path) => (topField(path) === 'url' ? 'url' : topField(path) === 'enabled' ? 'enabled' : null));
-      setErrors(r.fields);
-      setFormError(r.form);
-      focusFirstInvalid(form.current);
-    } finally {
-      setBusy(false);
-    }
+      setSaved(next.enabled ? 'Webhooks are enabled.' : 'Webhooks are disabled: Anvil sends no classic webhooks.');
+    });
   };
 
   return (
     <section aria-labelledby="webhooks-heading" class="card-section">
       <h2 id="webhooks-heading">Webhooks</h2>
-      <form ref={form} onSubmit={(e) => void save(e)} noValidate>
+      <form ref={form} onSubmit={save} noValidate>
         <div class="field">
           <div class="check">
             <input
@@ -219,10 +208,7 @@ function EncryptionSection({ settings, onChanged, tenantId }: { settings: Webhoo
   const [confirm, setConfirm] = useState<'replace' | 'remove' | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [upload, setUpload] = useState('');
-  const [uploadError, setUploadError] = useState<string | undefined>();
-  const [uploadFormError, setUploadFormError] = useState<string | null>(null);
-  const [uploading, setUploading] = useState(false);
-  const uploadForm = useRef<HTMLFormElement>(null);
+  const uploadForm = useApiForm((path) => (topField(path) === 'public_key' ? 'public_key' : null));
   const keyPanel = useRef<HTMLElement>(null);
 
   const create = async () => {
@@ -241,25 +227,15 @@ function EncryptionSection({ settings, onChanged, tenantId }: { settings: Webhoo
     }
   };
 
-  const submitUpload = async (e: Event) => {
+  const submitUpload = (e: Event) => {
     e.preventDefault();
-    setUploading(true);
-    setUploadFormError(null);
-    try {
+    void uploadForm.submit(async () => {
       const next = await api<WebhookSettings>('PUT', '/webhook-settings/public-key', { public_key: upload });
       onChanged(next);
       setUpload('');
-      setUploadError(undefined);
       setPrivateKey(null);
       announce('Public key uploaded: webhook data is now encrypted with it.');
-    } catch (err) {
-      const r = formErrors(err, (path) => (topField(path) === 'public_key' ? 'public_key' : null));
-      setUploadError(r.fields.public_key);
-      setUploadFormError(r.form);
-      focusFirstInvalid(uploadForm.current);
-    } finally {
-      setUploading(false);
-    }
+    });
   };
 
   const readFile = async (input: HTMLInputElement) => {
@@ -315,7 +291,7 @@ function EncryptionSection({ settings, onChanged, tenantId }: { settings: Webhoo
 
       {settings.public_key && !privateKey && <TextAreaField label="Public key" mono readOnly rows={4} value={settings.public_key} />}
 
-      <form ref={uploadForm} class="upload-key" onSubmit={(e) => void submitUpload(e)} noValidate>
+      <form ref={uploadForm.form} class="upload-key" onSubmit={submitUpload} noValidate>
         <h3>Upload a public key</h3>
         <p class="hint">Use your own RSA key instead: paste its public key (SPKI PEM, 2048 bits or more) or choose the file.</p>
         <TextAreaField
@@ -324,16 +300,16 @@ function EncryptionSection({ settings, onChanged, tenantId }: { settings: Webhoo
           rows={4}
           value={upload}
           onValue={setUpload}
-          error={uploadError}
+          error={uploadForm.errors.public_key}
           placeholder="-----BEGIN PUBLIC KEY-----"
         />
         <div class="field">
           <label for="public-key-file">Or choose a .pem file</label>
           <input id="public-key-file" type="file" accept=".pem,.pub,.txt,application/x-pem-file" onChange={(e) => void readFile(e.currentTarget)} />
         </div>
-        <FormError message={uploadFormError} />
-        <Button type="submit" busy={uploading}>
-          {uploading ? 'Uploading…' : 'Upload public key'}
+        <FormError message={uploadForm.formError} />
+        <Button type="submit" busy={uploadForm.busy}>
+          {uploadForm.busy ? 'Uploading…' : 'Upload public key'}
         </Button>
       </form>
 
@@ -370,44 +346,27 @@ function ObjectUrlsSection() {
   const [type, setType] = useState<'etch-packet' | 'weld-data'>('etch-packet');
   const [eid, setEid] = useState('');
   const [url, setUrl] = useState('');
-  const [errors, setErrors] = useState<{ type?: string; eid?: string; url?: string }>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { errors, formError, busy, form, refuse, submit } = useApiForm((path) => {
+    const top = topField(path);
+    return top === 'type' || top === 'eid' || top === 'url' ? top : null;
+  });
   const [removing, setRemoving] = useState<ObjectUrl | null>(null);
-  const form = useRef<HTMLFormElement>(null);
 
   const load = () => listAll<ObjectUrl>('/objects/webhook-urls').then(setItems, (err: unknown) => setLoadError((err as Error).message));
   useEffect(() => {
     void load();
   }, []);
 
-  const add = async (e: Event) => {
+  const add = (e: Event) => {
     e.preventDefault();
-    setFormError(null);
-    if (eid.trim() === '') {
-      setErrors({ eid: 'Enter the EID of the etch packet or weld data' });
-      focusFirstInvalid(form.current);
-      return;
-    }
-    setBusy(true);
-    try {
+    if (eid.trim() === '') return refuse({ eid: 'Enter the EID of the etch packet or weld data' });
+    void submit(async () => {
       await api('PUT', `/objects/${encodeURIComponent(type)}/${encodeURIComponent(eid.trim())}/webhook-url`, { url: url.trim() });
       announce(`${OBJECT_TYPE_LABELS[type]} ${eid.trim()} now sends its webhooks to ${url.trim()}.`);
       setEid('');
       setUrl('');
-      setErrors({});
       await load();
-    } catch (err) {
-      const r = formErrors(err, (path) => {
-        const top = topField(path);
-        return top === 'type' || top === 'eid' || top === 'url' ? top : null;
-      });
-      setErrors(r.fields);
-      setFormError(r.form);
-      focusFirstInvalid(form.current);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -441,7 +400,7 @@ function ObjectUrlsSection() {
           ))}
         </ul>
       )}
-      <form ref={form} class="add-object-url" onSubmit={(e) => void add(e)} noValidate>
+      <form ref={form} class="add-object-url" onSubmit={add} noValidate>
         <h3>Add a per-object URL</h3>
         <div class="form-grid">
           <SelectField

@@ -1,9 +1,9 @@
 // Add Endpoint and Edit endpoint: URL, description, the event types (a multi-select of the catalog with
 // what each one means), an optional score threshold and filter. The API validates; its field errors are
 // shown beside their fields.
-import { useRef, useState } from 'preact/hooks';
-import { api, formErrors, topField, type Endpoint, type EventType } from '../api';
-import { Button, Dialog, FormError, TextAreaField, TextField, focusFirstInvalid } from '../components';
+import { useState } from 'preact/hooks';
+import { api, topField, type Endpoint, type EventType } from '../api';
+import { Button, Dialog, FormError, TextAreaField, TextField, useApiForm } from '../components';
 import { composeFilter, SCORE_CHANGED, splitFilter, type Filter } from '../filter-form';
 
 type Fields = 'url' | 'description' | 'events' | 'score_threshold' | 'filter';
@@ -26,10 +26,7 @@ export function EndpointForm(p: {
   const [events, setEvents] = useState<string[]>(p.endpoint?.events ?? []);
   const [threshold, setThreshold] = useState(initial.threshold === null ? '' : String(initial.threshold));
   const [filterText, setFilterText] = useState(initial.own ? JSON.stringify(initial.own, null, 2) : '');
-  const [errors, setErrors] = useState<Partial<Record<Fields, string>>>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const form = useRef<HTMLFormElement>(null);
+  const { errors, formError, busy, form, refuse, submit: send } = useApiForm(fieldOf);
   const editing = p.endpoint !== undefined;
 
   const toggle = (name: string, on: boolean) =>
@@ -37,7 +34,6 @@ export function EndpointForm(p: {
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    setFormError(null);
     // The form reads the two inputs the API cannot: the filter's JSON text and the threshold's number.
     const local: Partial<Record<Fields, string>> = {};
     let own: Filter | null = null;
@@ -52,19 +48,14 @@ export function EndpointForm(p: {
     }
     const t = threshold.trim() === '' ? null : Number(threshold);
     if (t !== null && !Number.isFinite(t)) local.score_threshold = 'Must be a number, e.g. 80';
-    if (Object.keys(local).length > 0) {
-      setErrors(local);
-      focusFirstInvalid(form.current);
-      return;
-    }
+    if (Object.keys(local).length > 0) return refuse(local);
     const body: Record<string, unknown> = {
       url: url.trim(),
       events,
       description: description.trim() === '' ? null : description.trim(),
       filter: composeFilter(own, t, events),
     };
-    setBusy(true);
-    try {
+    await send(async () => {
       if (editing) {
         const saved = await api<Endpoint>('PATCH', `/endpoints/${encodeURIComponent(p.endpoint!.id)}`, body);
         p.onSaved(saved, null);
@@ -72,14 +63,7 @@ export function EndpointForm(p: {
         const created = await api<Endpoint & { secret: string }>('POST', '/endpoints', body);
         p.onSaved(created, created.secret);
       }
-    } catch (err) {
-      const { fields, form: message } = formErrors(err, fieldOf);
-      setErrors(fields);
-      setFormError(message);
-      focusFirstInvalid(form.current);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const eventsError = errors.events;

@@ -1,7 +1,7 @@
 // Settings > Webhooks: the endpoints (URL, events, status, recent success rate), Add Endpoint, each
 // endpoint's signing secret and actions, and the Delivery Log.
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { api, formErrors, listAll, topField, type DeliverySummary, type Endpoint, type EventType } from '../api';
+import { api, listAll, topField, type DeliverySummary, type Endpoint, type EventType } from '../api';
 import {
   Button,
   ConfirmDialog,
@@ -11,7 +11,7 @@ import {
   SecretField,
   SelectField,
   TextField,
-  focusFirstInvalid,
+  useApiForm,
 } from '../components';
 import { splitFilter } from '../filter-form';
 import { formatTime, toLocalInput } from '../format';
@@ -377,26 +377,17 @@ function FilterFacts({ filter }: { filter: Endpoint['filter'] }) {
 
 function SendTestDialog(p: { endpoint: Endpoint; onClose: () => void; onSent: (eventId: string, type: string) => void }) {
   const [type, setType] = useState(p.endpoint.events[0] ?? '');
-  const [error, setError] = useState<string | undefined>();
-  const [formError, setFormError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const send = async (e: Event) => {
+  const { errors, formError, busy, form, submit } = useApiForm((path) => (topField(path) === 'type' ? 'type' : null));
+  const send = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setFormError(null);
-    try {
+    void submit(async () => {
       const r = await api<{ event_id: string }>('POST', `/endpoints/${encodeURIComponent(p.endpoint.id)}/test`, { type });
       p.onSent(r.event_id, type);
-    } catch (err) {
-      const { fields, form } = formErrors(err, (path) => (topField(path) === 'type' ? 'type' : null));
-      setError(fields.type);
-      setFormError(form);
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title="Send Test Event" onClose={p.onClose}>
-      <form onSubmit={(e) => void send(e)}>
+      <form ref={form} onSubmit={send}>
         <p>
           Sends a synthetic event to <strong class="wrap">{p.endpoint.url}</strong> only, signed like a real one.
         </p>
@@ -404,7 +395,7 @@ function SendTestDialog(p: { endpoint: Endpoint; onClose: () => void; onSent: (e
           label="Event type"
           value={type}
           onValue={setType}
-          error={error}
+          error={errors.type}
           options={p.endpoint.events.map((name) => ({ value: name, label: name }))}
         />
         <FormError message={formError} />
@@ -421,37 +412,24 @@ function SendTestDialog(p: { endpoint: Endpoint; onClose: () => void; onSent: (e
 
 function RecoverDialog(p: { endpoint: Endpoint; onClose: () => void; onDone: (count: number, since: string) => void }) {
   const [since, setSince] = useState(toLocalInput(new Date(Date.now() - 24 * 3600_000)));
-  const [error, setError] = useState<string | undefined>();
-  const [formError, setFormError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
+  const { errors, formError, busy, form, refuse, submit } = useApiForm((path) => (topField(path) === 'since' ? 'since' : null));
+  const recover = (e: Event) => {
     e.preventDefault();
     const when = new Date(since);
-    if (!since || Number.isNaN(when.getTime())) {
-      setError('Enter a date and time');
-      focusFirstInvalid(e.currentTarget as HTMLElement);
-      return;
-    }
-    setBusy(true);
-    setFormError(null);
-    try {
+    if (!since || Number.isNaN(when.getTime())) return refuse({ since: 'Enter a date and time' });
+    void submit(async () => {
       const r = await api<{ count: number }>('POST', `/endpoints/${encodeURIComponent(p.endpoint.id)}/recover`, { since: when.toISOString() });
       p.onDone(r.count, when.toISOString());
-    } catch (err) {
-      const { fields, form } = formErrors(err, (path) => (topField(path) === 'since' ? 'since' : null));
-      setError(fields.since);
-      setFormError(form);
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title="Recover failed deliveries" onClose={p.onClose}>
-      <form onSubmit={(e) => void submit(e)} noValidate>
+      <form ref={form} onSubmit={recover} noValidate>
         <p>
           Re-send every delivery to <strong class="wrap">{p.endpoint.url}</strong> that failed since a time you choose, for example after
           your server was down.
         </p>
-        <TextField label="Failed since" type="datetime-local" value={since} onValue={setSince} error={error} hint="In your time zone." />
+        <TextField label="Failed since" type="datetime-local" value={since} onValue={setSince} error={errors.since} hint="In your time zone." />
         <FormError message={formError} />
         <div class="dialog-actions">
           <Button onClick={p.onClose}>Cancel</Button>
