@@ -71,6 +71,13 @@ async function switchableReceiver(): Promise<{ receiver: Receiver; answer: { mod
   return { receiver, answer };
 }
 
+/** A tenant with a name a customer would have (it shows in the pages' header and the screenshots). */
+async function namedTenant(name: string): Promise<{ id: string; key: string }> {
+  const res = await call(stack, 'POST', '/v1/tenants', stack.adminKey, { name, plan: 'pro' });
+  assert.equal(res.status, 201);
+  return { id: res.body.id, key: res.body.api_key };
+}
+
 async function portalLink(key: string, body: Record<string, unknown> = {}, s: Stack = stack): Promise<string> {
   const res = await call(s, 'POST', '/v1/portal-sessions', key, body);
   assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -154,7 +161,7 @@ function signatureOk(req: ReceivedRequest, secret: string): boolean {
 
 path('Events API path: Add Endpoint, Copy the secret, Send Test Event, verify, Delivery Log, fail, Retry now', async (open) => {
   const { receiver, answer } = await switchableReceiver();
-  const tenant = await createTenant(stack);
+  const tenant = await namedTenant('Acme Robotics');
   const w = await open();
   const { page } = w;
 
@@ -293,7 +300,7 @@ path('Classic path: Enable webhooks, Create keypair, download the .pem, Send tes
   const receiver = await startReceiver(() => ({ status: 200, body: '' }));
   const objectReceiver = await startReceiver(() => ({ status: 204 }));
   receivers.push(receiver, objectReceiver);
-  const tenant = await createTenant(stack);
+  const tenant = await namedTenant('Acme Robotics');
   const w = await open();
   const { page } = w;
   await signIn(w, await portalLink(tenant.key));
