@@ -17,6 +17,8 @@ COPY activities ./activities
 COPY api ./api
 COPY worker ./worker
 COPY scripts ./scripts
+# The Settings pages' sources: npm run build bundles them into dist/portal (served by the API).
+COPY web ./web
 RUN npm run build
 
 FROM node:24-bookworm-slim

@@ -23,6 +23,8 @@ import { deliveriesRouter } from './routes/deliveries';
 import { endpointsRouter } from './routes/endpoints';
 import { eventsRouter } from './routes/events';
 import { healthRouter } from './routes/health';
+import { portalRouter } from './portal/pages';
+import { portalSessionsRouter } from './portal/sessions';
 import { tenantsRouter } from './routes/tenants';
 import { noStore, securityHeaders } from './security-headers';
 
@@ -107,7 +109,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(full));
   const openapi = openApiDocument();
   app.use(docsRouter(openapi));
+  app.use('/portal', portalRouter(full));
   app.use('/v1', noStore, auth.middleware);
+  app.use('/v1', portalSessionsRouter(full));
   app.use('/v1', tenantsRouter(full, auth));
   app.use('/v1', apiKeysRouter(full, auth));
   app.use('/v1', endpointsRouter(full));

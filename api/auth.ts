@@ -3,14 +3,23 @@
 // Tenant keys are cached for a few seconds; a revocation or a tenant deletion reaches every API
 // instance's cache through PostgreSQL LISTEN/NOTIFY at once (the TTL bounds it if a notification is lost).
 // Wrong keys are counted per client address across instances; past the limit the address gets 429.
+// A Settings pages session token (anv_ps_…, api/portal/auth.ts) authenticates here too, for its tenant.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { tenantIdSchema } from '../domain/schemas';
 import type { Store, Tenant } from '../infra/store';
 import { ApiError, parseField } from './errors';
+import { isPortalSessionToken, portalPrincipal } from './portal/auth';
 import { setRateLimitHeaders, tooManyRequests, type RateLimits } from './rate-limits';
 
-export type Principal = { kind: 'admin' } | { kind: 'tenant'; tenant: Tenant; keyHash: string };
+/**
+ * Who a request acts as: the admin key; a tenant's API key (`keyHash`: its SHA-256 hex); or a Settings
+ * pages session (`via: 'portal'`), which acts for its tenant on the routes the pages use only.
+ */
+export type Principal =
+  | { kind: 'admin' }
+  | { kind: 'tenant'; tenant: Tenant; keyHash: string; via?: undefined }
+  | { kind: 'tenant'; tenant: Tenant; via: 'portal' };
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -29,6 +38,30 @@ export interface Authenticator {
   /** Drops a key (by its SHA-256 hex) or, with `tenant:<id>`, every key of a tenant from the cache. */
   forget(change: string | null): void;
   close(): Promise<void>;
+}
+
+export const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+/** A blocked address is refused (429) before its credential is even looked at: guessing learns nothing. */
+export function refuseIfBlocked(limits: RateLimits, res: Response, address: string): void {
+  const blockedMs = limits.auth.blockedFor(address);
+  if (blockedMs > 0) {
+    setRateLimitHeaders(res, { allowed: false, limit: limits.auth.limit, remaining: 0, resetMs: blockedMs }, limits.auth.windowSeconds);
+    throw tooManyRequests('too many failed authentications from this address', blockedMs);
+  }
+}
+
+/**
+ * A failed authentication (a wrong key, an ended Settings pages session, a made-up sign-in link): counted
+ * against the address, then a 401 with `code`, or a 429 once the address is past the limit.
+ */
+export async function refuse(limits: RateLimits, res: Response, address: string, message: string, code = 'unauthorized'): Promise<never> {
+  const r = await limits.auth.fail(address);
+  if (!r.allowed) {
+    setRateLimitHeaders(res, r, limits.auth.windowSeconds);
+    throw tooManyRequests('too many failed authentications from this address', r.resetMs);
+  }
+  throw new ApiError(401, code, message);
 }
 
 export function createAuthenticator(store: Store, adminKey: string, limits: RateLimits): Authenticator {
@@ -50,22 +83,9 @@ export function createAuthenticator(store: Store, adminKey: string, limits: Rate
     else recent.delete(hash);
     return tenant;
   };
-  const refuse = async (res: Parameters<RequestHandler>[1], address: string, message: string): Promise<never> => {
-    const r = await limits.auth.fail(address);
-    if (!r.allowed) {
-      setRateLimitHeaders(res, r, limits.auth.windowSeconds);
-      throw tooManyRequests('too many failed authentications from this address', r.resetMs);
-    }
-    throw new ApiError(401, 'unauthorized', message);
-  };
   const middleware: RequestHandler = async (req, res, next) => {
-    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    // A blocked address is refused before its key is even looked at: guessing learns nothing.
-    const blockedMs = limits.auth.blockedFor(address);
-    if (blockedMs > 0) {
-      setRateLimitHeaders(res, { allowed: false, limit: limits.auth.limit, remaining: 0, resetMs: blockedMs }, limits.auth.windowSeconds);
-      throw tooManyRequests('too many failed authentications from this address', blockedMs);
-    }
+    const address = clientAddress(req);
+    refuseIfBlocked(limits, res, address);
     const header = req.get('authorization');
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) {
@@ -77,9 +97,19 @@ export function createAuthenticator(store: Store, adminKey: string, limits: Rate
       req.principal = { kind: 'admin' };
       return next();
     }
-    if (key.length > 200) return refuse(res, address, 'invalid API key');
+    if (key.length > 200) return refuse(limits, res, address, 'invalid API key');
+    // A Settings pages session (from a one-time link): looked up each time, so signing out, expiry and a
+    // tenant's deletion end it at once. An unknown or ended one counts as a failed authentication too.
+    if (isPortalSessionToken(key)) {
+      const tenant = await store.portalSessionTenant(key);
+      if (!tenant) {
+        return refuse(limits, res, address, 'the Settings pages session has expired or was signed out: open the Settings pages again', 'session_expired');
+      }
+      req.principal = portalPrincipal(tenant, req);
+      return next();
+    }
     const tenant = await tenantForKey(key, hash.toString('hex'));
-    if (!tenant) return refuse(res, address, 'invalid API key');
+    if (!tenant) return refuse(limits, res, address, 'invalid API key');
     req.principal = { kind: 'tenant', tenant, keyHash: hash.toString('hex') };
     next();
   };

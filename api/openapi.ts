@@ -18,6 +18,8 @@ import {
   limitSchema,
   objectRefSchema,
   objectUrlSchema,
+  portalSessionSchema,
+  portalSignInSchema,
   publicKeySchema,
   publishActionSchema,
   publishEventSchema,
@@ -289,6 +291,14 @@ const paths: ZodOpenApiPathsObject = {
       responses: { '409': error('Webhooks are not enabled, or there is no static URL') },
     }),
   },
+  '/v1/objects/webhook-urls': {
+    get: op('List the per-object webhook URLs', {
+      tag: 'Classic webhooks',
+      requestParams: { query: listQuery },
+      ok: ok('200', 'A page of object URLs, by type then eid', res.objectUrlListResponse),
+      responses: {},
+    }),
+  },
   '/v1/objects/{type}/{eid}/webhook-url': {
     get: op("An object's own webhook URL", {
       tag: 'Classic webhooks',
@@ -304,6 +314,41 @@ const paths: ZodOpenApiPathsObject = {
       responses: {},
     }),
     delete: op("Remove an object's own webhook URL", { tag: 'Classic webhooks', requestParams: { path: objectRefSchema, query: tenantQuery }, ok: ok('204', 'Removed'), responses: {} }),
+  },
+  '/v1/portal-sessions': {
+    post: op('Make a one-time link that opens the Settings pages for a tenant', {
+      tag: 'Settings pages',
+      description:
+        'A tenant key asks for itself; the admin key names the tenant with `tenant_id`. The link is valid for ANVIL_PORTAL_LINK_TTL_SECONDS ' +
+        'and opens once; the page exchanges it at POST /portal/api/sign-in. A Settings pages session cannot call this route.',
+      ...body(portalSessionSchema, false),
+      ok: ok('201', 'The link', res.portalLinkResponse),
+      responses: {},
+    }),
+  },
+  '/portal/api/sign-in': {
+    post: {
+      summary: "The Settings pages' exchange of a one-time link's token for a short-lived session",
+      tags: ['Settings pages'],
+      security: [],
+      ...body(portalSignInSchema),
+      responses: {
+        ...ok('201', 'A session bound to the link\'s tenant', res.portalSessionResponse),
+        ...bodyErrors,
+        '401': error('Not a link this service made (counted as a failed authentication)'),
+        '410': error('The link was already used, or has expired'),
+        '429': commonErrors['429'],
+        '503': commonErrors['503'],
+      },
+    },
+  },
+  '/portal/api/sign-out': {
+    post: {
+      summary: 'End the Settings pages session sent as the bearer key (if any)',
+      tags: ['Settings pages'],
+      security: [],
+      responses: { ...ok('204', 'Signed out'), ...bodyErrors, '503': commonErrors['503'] },
+    },
   },
   '/v1/actions': {
     post: op('Publish a classic action', {
@@ -348,7 +393,7 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
       },
       servers: [{ url: '/' }],
       security: [{ bearerAuth: [] }],
-      tags: ['Events', 'Endpoints', 'Deliveries', 'Classic webhooks', 'API keys', 'Tenants', 'Operations'].map((name) => ({ name })),
+      tags: ['Events', 'Endpoints', 'Deliveries', 'Classic webhooks', 'API keys', 'Tenants', 'Settings pages', 'Operations'].map((name) => ({ name })),
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'a tenant API key (anv_sk_…) or the admin key' },

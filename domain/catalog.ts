@@ -14,15 +14,16 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/** When each type fires, in the customer documentation's own words (the Settings pages show them). */
 export const EVENT_TYPE_DESCRIPTIONS: Record<EventType, string> = {
-  'lead.created': 'A new lead was captured.',
-  'lead.score_changed': "A lead's score changed (data.previous_score, data.score).",
-  'lead.stage_changed': 'A lead moved to another pipeline stage.',
-  'conversation.started': 'A visitor started a conversation.',
-  'conversation.handoff': 'A conversation was handed off to a human.',
-  'conversation.ended': 'A conversation ended.',
-  'crawl_task.completed': 'A crawl task finished.',
-  'export.ready': 'An export is ready to download.',
+  'lead.created': 'A new lead enters your pipeline',
+  'lead.score_changed': 'The intent score crosses a configured threshold',
+  'lead.stage_changed': 'A lead moves between pipeline stages',
+  'conversation.started': 'A bot session begins',
+  'conversation.handoff': 'A bot requests human takeover',
+  'conversation.ended': 'A session closes',
+  'crawl_task.completed': 'A scheduled crawl finishes',
+  'export.ready': 'A bulk export is available for download',
 };
 
 export const CLASSIC_ACTIONS = [

@@ -7,6 +7,7 @@ export const newTenantId = () => `tnt_${ulid()}`;
 export const newEndpointId = () => `ep_${ulid()}`;
 export const newEventId = () => `evt_${ulid()}`;
 export const newApiKeyId = () => `key_${ulid()}`;
+export const newPortalSessionId = () => `pss_${ulid()}`;
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -27,3 +28,9 @@ export const newApiKey = () => `anv_sk_${randomAlphanumeric(32)}`;
 export const newEndpointSecret = () => `whsec_${randomBytes(32).toString('base64url')}`;
 /** Classic organization token: 32 random alphanumerics (the contract asks for at least 24). */
 export const newClassicToken = () => randomAlphanumeric(32);
+
+/** Settings pages: the one-time sign-in link's token and the session token it is exchanged for. */
+export const PORTAL_LINK_PREFIX = 'anv_pl_';
+export const PORTAL_SESSION_PREFIX = 'anv_ps_';
+export const newPortalLinkToken = () => `${PORTAL_LINK_PREFIX}${randomAlphanumeric(32)}`;
+export const newPortalSessionToken = () => `${PORTAL_SESSION_PREFIX}${randomAlphanumeric(32)}`;

@@ -160,6 +160,25 @@ export const objectUrlResponse = z
   .object({ type: z.enum(OBJECT_TYPES), eid: z.string(), url: z.string() })
   .meta({ id: 'ObjectWebhookUrl' });
 
+export const objectUrlListResponse = listOf(
+  z.object({ type: z.enum(OBJECT_TYPES), eid: z.string(), url: z.string(), updated_at: timestamp }),
+  'ObjectWebhookUrlList',
+);
+
+export const portalLinkResponse = z
+  .object({
+    url: z.string().meta({ description: 'opens the Settings pages for the tenant, once; the token is in the fragment (#token=…), never sent to a server' }),
+    expires_at: timestamp.meta({ description: 'the link must be opened before this' }),
+  })
+  .meta({ id: 'PortalLink' });
+export const portalSessionResponse = z
+  .object({
+    session_token: z.string().meta({ description: 'anv_ps_…: a bearer key for the routes the Settings pages use, until expires_at' }),
+    expires_at: timestamp,
+    tenant: z.object({ id: z.string(), name: z.string(), plan: z.enum(PLANS) }),
+  })
+  .meta({ id: 'PortalSession' });
+
 export const healthResponse = z
   .object({ status: z.enum(['ok', 'degraded']), temporal: z.string(), postgres: z.string() })
   .meta({ id: 'Health' });

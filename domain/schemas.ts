@@ -193,3 +193,11 @@ export const updateTenantSchema = z
     plan: z.enum(PLANS, { error: `must be one of: ${PLANS.join(', ')}` }).optional(),
   })
   .refine((v) => v.name !== undefined || v.plan !== undefined, { message: 'nothing to update: give name or plan' });
+
+/** POST /v1/portal-sessions: a tenant key asks for itself; the admin key names the tenant. */
+export const portalSessionSchema = z.strictObject({ tenant_id: tenantIdField });
+
+/** The Settings pages' sign-in: the one-time link's token, read from the link's fragment by the page. */
+export const portalSignInSchema = z.strictObject({
+  token: z.string({ error: 'must be the token from the sign-in link' }).min(1, 'must not be empty').max(200),
+});

@@ -55,6 +55,19 @@ export const configSchema = z.object({
   ANVIL_AUTH_FAILURE_BLOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   ANVIL_PUBLISH_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(200),
   ANVIL_METRICS_PORT: port.default(9464),
+  ANVIL_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an http(s) base URL such as https://webhooks.example.com')
+    .optional(),
+  ANVIL_PORTAL_FRAME_ANCESTORS: z
+    .string()
+    .regex(
+      /^\s*('self'|'none'|\*|https?:\/\/[A-Za-z0-9.*-]+(:\d+)?)(\s+('self'|https?:\/\/[A-Za-z0-9.*-]+(:\d+)?))*\s*$/,
+      "must be 'self', 'none', * or space-separated origins such as https://app.example.com",
+    )
+    .default("'self'"),
+  ANVIL_PORTAL_LINK_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
+  ANVIL_PORTAL_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -104,6 +117,10 @@ export interface Config {
   publishRateLimit: number;
   /** The worker's Prometheus endpoint port (0: none). */
   metricsPort: number;
+  /** Base of the links the API hands out (portal sign-in); unset: the request's own scheme and host. */
+  publicUrl: string | undefined;
+  /** Settings pages: who may frame them (CSP frame-ancestors), how long a sign-in link and a session live. */
+  portal: { frameAncestors: string; linkTtlMs: number; sessionTtlMs: number };
 }
 
 export class ConfigError extends Error {
@@ -166,6 +183,12 @@ export function loadConfig(
     authFailureBlockSeconds: c.ANVIL_AUTH_FAILURE_BLOCK_SECONDS,
     publishRateLimit: c.ANVIL_PUBLISH_RATE_LIMIT,
     metricsPort: c.ANVIL_METRICS_PORT,
+    publicUrl: c.ANVIL_PUBLIC_URL?.replace(/\/+$/, ''),
+    portal: {
+      frameAncestors: c.ANVIL_PORTAL_FRAME_ANCESTORS.trim().split(/\s+/).join(' '),
+      linkTtlMs: c.ANVIL_PORTAL_LINK_TTL_SECONDS * 1000,
+      sessionTtlMs: c.ANVIL_PORTAL_SESSION_TTL_SECONDS * 1000,
+    },
   };
 }
 

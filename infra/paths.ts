@@ -16,3 +16,6 @@ export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'migrations');
 export const BUILT_WORKFLOW_BUNDLE = path.join(PROJECT_ROOT, 'dist', 'workflow-bundle.js');
 /** True when this code runs from dist/ (compiled), false under tsx. */
 export const RUNNING_COMPILED = __filename.endsWith('.js');
+/** The Settings pages as built from web/ (`scripts/build-portal.ts`): index.html and assets/. */
+export const PORTAL_BUILD_DIR = path.join(PROJECT_ROOT, 'dist', 'portal');
+export const PORTAL_SOURCE_DIR = path.join(PROJECT_ROOT, 'web');

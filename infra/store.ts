@@ -5,6 +5,7 @@ import type { Db } from './db';
 import { PLAN_ENDPOINT_LIMITS, type ObjectType, type Plan } from '../domain/catalog';
 import type { EndpointFilter } from '../domain/filters';
 import { newApiKey, newApiKeyId, newClassicToken, newEndpointId, newEndpointSecret, newTenantId } from '../domain/ids';
+import { portalStatements } from './portal-store';
 
 export const SECRET_ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
@@ -99,6 +100,8 @@ export const hashApiKey = (key: string) => createHash('sha256').update(key).dige
 
 export function createStore(db: Db) {
   return {
+    ...portalStatements(db),
+
     async ping(): Promise<void> {
       await db.query('SELECT 1');
     },
@@ -437,6 +440,21 @@ export function createStore(db: Db) {
         [tenantId, type, eid],
       );
       return r.rows[0]?.url ?? null;
+    },
+
+    /** Per-object URLs of a tenant, by type then eid, after the (type, eid) cursor. */
+    async listObjectUrls(
+      tenantId: string,
+      limit: number,
+      after: { type: string; eid: string } | null,
+    ): Promise<{ object_type: ObjectType; eid: string; url: string; updated_at: Date }[]> {
+      const r = await db.query<{ object_type: ObjectType; eid: string; url: string; updated_at: Date }>(
+        `SELECT object_type, eid, url, updated_at FROM object_webhook_urls
+          WHERE tenant_id = $1 AND ($2::text IS NULL OR (object_type, eid) > ($2, $3))
+          ORDER BY object_type, eid LIMIT $4`,
+        [tenantId, after?.type ?? null, after?.eid ?? null, limit],
+      );
+      return r.rows;
     },
 
     async putObjectUrl(tenantId: string, type: ObjectType, eid: string, url: string): Promise<void> {

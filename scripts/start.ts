@@ -7,6 +7,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../infra/config';
 import { createDb, migrate } from '../infra/db';
+import { buildPortal } from './build-portal';
+import { demoPortalLink } from './demo-portal';
 import {
   adminKeyFor,
   startEmbeddedPostgres,
@@ -123,6 +125,7 @@ async function main() {
     const db = createDb(databaseUrl, 2);
     await migrate(db, log);
     await db.end();
+    if (await buildPortal()) log('built the Settings pages (dist/portal)');
 
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -133,6 +136,11 @@ async function main() {
     };
     children.push(supervise('api', 'api/main.ts', env));
     await waitForHealth(`http://localhost:${config.port}/healthz`, 120_000);
+    const apiUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+    const portal = await demoPortalLink(apiUrl, adminKey, dataDir).catch((err: unknown) => {
+      log(`could not make a Settings pages link: ${(err as Error).message}`);
+      return null;
+    });
 
     const lines = [
       '',
@@ -141,6 +149,13 @@ async function main() {
       `  Temporal UI   ${temporalServer?.uiUrl ?? `(external cluster at ${temporalAddress})`}`,
       `  Temporal      ${temporalAddress}   namespace ${config.temporalNamespace}`,
       `  admin key     ${adminKey}`,
+      ...(portal
+        ? [
+            `  Settings      ${portal.url}`,
+            `                (the Settings pages for the demo tenant ${portal.tenantId}: a one-time link, valid ${Math.round(config.portal.linkTtlMs / 60_000)} min;`,
+            '                 `npm run portal-link` makes a new one)',
+          ]
+        : []),
       `  data          ${dataDir}`,
       '',
     ];

@@ -2,7 +2,7 @@
 // all down, also when a test fails or the run is interrupted:
 //   - a Temporal dev server on free ports with an in-memory database (search attributes registered);
 //   - PostgreSQL: a throwaway embedded cluster, or a throwaway database on DATABASE_URL's server;
-//   - the workflow bundle, built once for every test worker;
+//   - the workflow bundle, built once for every test worker, and the Settings pages (dist/portal);
 //   - the time-skipping test server is started by the workflow tests themselves (TEMPORAL_TEST_SERVER).
 // `npm test -- test/unit/signing.test.ts` runs only the files given.
 import { spawn } from 'node:child_process';
@@ -11,6 +11,7 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { createDb, migrate } from '../infra/db';
+import { buildPortal } from './build-portal';
 import { buildWorkflowBundle } from './build-workflow-bundle';
 import {
   freePort,
@@ -96,6 +97,7 @@ async function main(): Promise<number> {
         return local.url;
       })(),
       buildWorkflowBundle(path.join(scratch, 'workflow-bundle.js')),
+      buildPortal(),
     ]);
     const db = createDb(database, 1);
     await migrate(db);

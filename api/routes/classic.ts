@@ -1,11 +1,12 @@
 import { Router } from 'express';
 import { OBJECT_TYPES, type ObjectType } from '../../domain/catalog';
 import { checkPublicKey, generateClassicKeypair } from '../../domain/encryption';
-import { objectRefSchema, objectUrlSchema, publicKeySchema, webhookSettingsSchema } from '../../domain/schemas';
+import { listQuerySchema, objectRefSchema, objectUrlSchema, publicKeySchema, webhookSettingsSchema } from '../../domain/schemas';
 import type { WebhookSettingsRow } from '../../infra/store';
 import type { RouteDeps } from '../app';
 import { tenantOf } from '../auth';
 import { ApiError, notFound, parseWith } from '../errors';
+import { openCursor, sealCursor } from '../cursor';
 import { publishAction } from '../publish';
 import { countPublishes } from '../../infra/metrics';
 
@@ -69,6 +70,21 @@ export function classicRouter(deps: RouteDeps) {
     const ref = parseWith(objectRefSchema, { type: params.type, eid: params.eid }, `object (types: ${OBJECT_TYPES.join(', ')})`);
     return ref;
   }
+
+  /** Every per-object URL of the organization (the Settings page lists them). */
+  router.get('/objects/webhook-urls', async (req, res) => {
+    const q = parseWith(listQuerySchema, req.query, 'query');
+    const tenant = await tenantOf(req, store);
+    const scope = `object-urls:${tenant.id}`;
+    const after = openCursor(q.cursor, scope, (v): v is { type: ObjectType; eid: string } => objectRefSchema.safeParse(v).success);
+    const rows = await store.listObjectUrls(tenant.id, q.limit + 1, after);
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    res.json({
+      data: page.map((r) => ({ type: r.object_type, eid: r.eid, url: r.url, updated_at: r.updated_at.toISOString() })),
+      next_cursor: rows.length > q.limit && last ? sealCursor({ type: last.object_type, eid: last.eid }, scope) : null,
+    });
+  });
 
   router.get('/objects/:type/:eid/webhook-url', async (req, res) => {
     const ref = objectRef(req.params);

@@ -31,7 +31,7 @@ after(() => {
 interface Started {
   child: ChildProcess;
   output: () => string;
-  banner: { api: string; ui: string; adminKey: string };
+  banner: { api: string; ui: string; adminKey: string; portal: string };
 }
 
 async function start(env: NodeJS.ProcessEnv): Promise<Started> {
@@ -48,8 +48,9 @@ async function start(env: NodeJS.ProcessEnv): Promise<Started> {
   const api = /API\s+(http:\/\/\S+)/.exec(output)?.[1];
   const ui = /Temporal UI\s+(http:\/\/\S+)/.exec(output)?.[1];
   const adminKey = /admin key\s+(\S+)/.exec(output)?.[1];
-  assert.ok(api && ui && adminKey, `banner incomplete:\n${output}`);
-  return { child, output: () => output, banner: { api, ui, adminKey } };
+  const portal = /Settings\s+(http:\/\/\S+\/portal\/sign-in#token=\S+)/.exec(output)?.[1];
+  assert.ok(api && ui && adminKey && portal, `banner incomplete:\n${output}`);
+  return { child, output: () => output, banner: { api, ui, adminKey, portal } };
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -79,6 +80,14 @@ void test('npm start: banner, health, UI; SIGKILL of the whole tree loses nothin
     assert.deepEqual(health.body, { status: 'ok', temporal: 'ok', postgres: 'ok' });
     const ui = await fetch(first.banner.ui.replace('localhost', '127.0.0.1'));
     assert.equal(ui.status, 200);
+    // The Settings pages link opens them for the demo tenant, once.
+    assert.ok(first.banner.portal.startsWith(`${first.banner.api}/portal/sign-in#token=anv_pl_`), first.banner.portal);
+    const page = await fetch(first.banner.portal.replace('localhost', '127.0.0.1'));
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    const signIn = await call(api, 'POST', '/portal/api/sign-in', null, { token: new URL(first.banner.portal).hash.slice('#token='.length) });
+    assert.equal(signIn.status, 201, JSON.stringify(signIn.body));
+    assert.equal(signIn.body.tenant.name, 'Demo');
 
     const tenant = await call(api, 'POST', '/v1/tenants', first.banner.adminKey, { name: 'Survivor', plan: 'pro' });
     assert.equal(tenant.status, 201);
@@ -97,6 +106,11 @@ void test('npm start: banner, health, UI; SIGKILL of the whole tree loses nothin
 
     const second = await start(env);
     assert.equal(second.banner.adminKey, first.banner.adminKey, 'the generated admin key is kept in the data dir');
+    assert.notEqual(second.banner.portal, first.banner.portal, 'a new one-time link at every start');
+    const again = await call({ url: second.banner.api.replace('localhost', '127.0.0.1') }, 'POST', '/portal/api/sign-in', null, {
+      token: new URL(second.banner.portal).hash.slice('#token='.length),
+    });
+    assert.equal(again.body.tenant?.id, signIn.body.tenant.id, 'the same demo tenant');
     const api2 = { url: second.banner.api.replace('localhost', '127.0.0.1') };
     const endpoints = await call(api2, 'GET', '/v1/endpoints', key);
     assert.equal(endpoints.status, 200, 'the tenant key still authenticates');

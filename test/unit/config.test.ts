@@ -20,3 +20,22 @@ void test('a bad value names the variable', () => {
   assert.throws(() => loadConfig({ ANVIL_ALLOW_INSECURE_TARGETS: 'maybe' }), /ANVIL_ALLOW_INSECURE_TARGETS/);
   assert.throws(() => loadConfig({ ANVIL_ADMIN_KEY: 'short' }), /ANVIL_ADMIN_KEY/);
 });
+
+void test('portal settings: defaults, and frame-ancestors that cannot smuggle another directive', () => {
+  const c = loadConfig({});
+  assert.deepEqual(c.portal, { frameAncestors: "'self'", linkTtlMs: 600_000, sessionTtlMs: 3_600_000 });
+  assert.equal(c.publicUrl, undefined);
+  const set = loadConfig({
+    ANVIL_PORTAL_FRAME_ANCESTORS: "  'self'   https://app.example.com https://*.example.org:8443 ",
+    ANVIL_PORTAL_LINK_TTL_SECONDS: '120',
+    ANVIL_PUBLIC_URL: 'https://hooks.example.com/',
+  });
+  assert.equal(set.portal.frameAncestors, "'self' https://app.example.com https://*.example.org:8443");
+  assert.equal(set.portal.linkTtlMs, 120_000);
+  assert.equal(set.publicUrl, 'https://hooks.example.com');
+  for (const bad of ["'self'; script-src *", 'https://a.example.com/path', 'javascript:alert(1)', "https://a.com 'unsafe-inline'"]) {
+    assert.throws(() => loadConfig({ ANVIL_PORTAL_FRAME_ANCESTORS: bad }), /ANVIL_PORTAL_FRAME_ANCESTORS/, bad);
+  }
+  assert.throws(() => loadConfig({ ANVIL_PORTAL_LINK_TTL_SECONDS: '5' }), /ANVIL_PORTAL_LINK_TTL_SECONDS/);
+  assert.throws(() => loadConfig({ ANVIL_PUBLIC_URL: 'hooks.example.com' }), /ANVIL_PUBLIC_URL/);
+});

@@ -14,7 +14,12 @@ const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as
 };
 /** Code that runs in production or under `npm start` / `npm run replay`; everything else is dev-only. */
 const RUNTIME_DIRS = ['domain', 'infra', 'workflows', 'activities', 'api', 'worker', 'scripts'];
-const DEV_ONLY_FILES = ['scripts/test.ts', 'scripts/record-histories.ts'];
+/**
+ * Dev-only files under those dirs. scripts/build-portal.ts runs at build time only (`npm run build`, and
+ * `npm start` / `npm test`, which install every dependency): production serves the pages it built into
+ * dist/portal, so its bundler (esbuild) is a devDependency.
+ */
+const DEV_ONLY_FILES = ['scripts/test.ts', 'scripts/record-histories.ts', 'scripts/build-portal.ts'];
 /** Production dependencies no source file imports, and why they are there. */
 const NOT_IMPORTED = {
   tsx: '`npm start`, `npm run replay` and the bootstrap run TypeScript through it',
