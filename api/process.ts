@@ -22,6 +22,9 @@ import { countWaitingThrough, sdkRuntimeMetrics } from '../infra/telemetry';
 import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
 import { createWorker } from '../worker/create-worker';
 import { closeApp, createApp } from './app';
+import { classicPolicy, standardPolicy } from '../domain/policies';
+import { createChannelListener, type ChannelListener } from '../infra/pg-channels';
+import { startEndpointHealth } from './endpoint-health';
 
 export interface ApiProcessOptions {
   config: Config;
@@ -48,6 +51,8 @@ export interface ApiProcess {
   db: Db;
   store: Store;
   facts: EventFacts;
+  /** This process's LISTEN connection (endpoint health, listen sessions). */
+  channels: ChannelListener;
   worker: Worker | null;
   /** Starts (again) the embedded worker. */
   startWorker(): Promise<void>;
@@ -82,6 +87,17 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
     // when installed without an exporter) and, while it runs, the embedded worker's.
     metrics: () => metricsText([processRegistry, apiRegistry, ...(processHandle.worker ? [workerRegistry] : [])], sdkRuntimeMetrics),
   });
+  const channels = createChannelListener(db);
+  const health = startEndpointHealth({
+    store,
+    temporal: client,
+    taskQueue,
+    policies: opts.policies ?? { standard: standardPolicy, classic: classicPolicy },
+    endpoints,
+    facts,
+    eagerStart: config.embeddedWorker,
+    channels,
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? config.port, opts.host ?? '0.0.0.0', () => resolve(s));
     s.once('error', reject);
@@ -97,6 +113,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
     db,
     store,
     facts,
+    channels,
     worker: null,
     async startWorker() {
       const created = await createWorker({
@@ -126,7 +143,9 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await health.close();
       await processHandle.stopWorker();
+      await channels.close();
       await facts.flush();
       await closeApp(app); // its LISTEN connection goes back to the pool before the pool ends
       await connection.close();

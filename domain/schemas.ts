@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isForbiddenHost } from './addresses';
 import { CLASSIC_ACTIONS, EVENT_TYPES, OBJECT_TYPES, PLANS } from './catalog';
 import { endpointFilterSchema } from './filters';
+import { SIGNATURE_SCHEMES } from './signing';
 
 const MAX_URL_LENGTH = 2048;
 
@@ -84,12 +85,15 @@ const eventListSchema = z
   .max(EVENT_TYPES.length)
   .transform((types) => [...new Set(types)]);
 
+const signatureSchemeSchema = z.enum(SIGNATURE_SCHEMES, { error: `must be one of: ${SIGNATURE_SCHEMES.join(', ')}` });
+
 export function createEndpointSchema(allowInsecure: boolean) {
   return z.strictObject({
     url: targetUrlSchema(allowInsecure),
     events: eventListSchema,
     description: text().max(500).nullable().optional(),
     filter: endpointFilterSchema.nullable().optional(),
+    signature_scheme: signatureSchemeSchema.optional(),
     tenant_id: tenantIdField,
   });
 }
@@ -102,6 +106,7 @@ export function updateEndpointSchema(allowInsecure: boolean) {
       description: text().max(500).nullable().optional(),
       filter: endpointFilterSchema.nullable().optional(),
       status: z.enum(['enabled', 'disabled'], { error: 'must be "enabled" or "disabled"' }).optional(),
+      signature_scheme: signatureSchemeSchema.optional(),
       tenant_id: tenantIdField,
     })
     .refine((v) => Object.keys(v).some((k) => k !== 'tenant_id'), { message: 'nothing to update' });

@@ -48,6 +48,7 @@ export async function createWorker({ config, connection, store, facts, endpoints
       http: client,
       facts,
       endpoints,
+      endpointFailureSpanMs: config.endpointFailureSpanMs,
       // The legacy fan-out starts deliveryWorkflows with a client on this same connection.
       temporal: new Client({ connection, namespace: config.temporalNamespace }),
       eagerStart: true,
