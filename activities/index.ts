@@ -66,7 +66,7 @@ export function createActivities(deps: ActivityDeps) {
       Object.assign(headers, signedHeaders(endpoint.scheme, endpoint.secrets, nowSeconds(), req.eventId, body));
     }
     try {
-      const outcome = await http.post(url, body, headers);
+      const outcome = await http.post(url, body, headers, { eventId: req.eventId, targetId: req.target.id, attempt: req.attempt });
       // One attempt a receiver could see; busy and canceled outcomes above sent nothing.
       recordAttempt(attemptOutcome(outcome), outcome.durationMs);
       if (endpoint) await noteEndpointOutcome(req.target.id, endpoint, outcome);

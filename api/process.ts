@@ -24,7 +24,9 @@ import { createWorker } from '../worker/create-worker';
 import { closeApp, createApp } from './app';
 import { classicPolicy, standardPolicy } from '../domain/policies';
 import { createChannelListener, type ChannelListener } from '../infra/pg-channels';
+import { createListenStore } from '../infra/listen-store';
 import { startEndpointHealth } from './endpoint-health';
+import { createListenRelay } from './listen-relay';
 
 export interface ApiProcessOptions {
   config: Config;
@@ -70,6 +72,9 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
   const connection = await connectWorkerConnection(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS);
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const taskQueue = opts.taskQueue ?? config.taskQueue;
+  const channels = createChannelListener(db);
+  const listen = createListenStore(db);
+  const relay = createListenRelay({ listen, store, temporal: client, channels, timeoutMs: config.listenSessionTimeoutMs });
   const app = createApp({
     config,
     db,
@@ -80,6 +85,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
     endpoints,
     eagerStart: config.embeddedWorker,
     taskQueue,
+    listenSessions: { store: listen, relay },
     ...(opts.policies ? { policies: opts.policies } : {}),
     ...(opts.onWorkflowStarted ? { onWorkflowStarted: opts.onWorkflowStarted } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
@@ -87,7 +93,6 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
     // when installed without an exporter) and, while it runs, the embedded worker's.
     metrics: () => metricsText([processRegistry, apiRegistry, ...(processHandle.worker ? [workerRegistry] : [])], sdkRuntimeMetrics),
   });
-  const channels = createChannelListener(db);
   const health = startEndpointHealth({
     store,
     temporal: client,
@@ -124,6 +129,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
         endpoints,
         taskQueue,
         workflowBundlePath: config.workflowBundle,
+        listen: { store: listen, channels, freshMs: config.listenSessionTimeoutMs },
         ...(opts.http ? { http: opts.http } : {}),
       });
       processHandle.worker = created.worker;
@@ -141,6 +147,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
       http = null;
     },
     async close() {
+      await relay.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await health.close();

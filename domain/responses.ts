@@ -204,3 +204,15 @@ export const classicBody = z
     ]),
   })
   .meta({ id: 'ClassicWebhookBody' });
+
+export const listenSessionResponse = z
+  .object({
+    id: z.string().meta({ example: 'ls_01JABCDEFGHJKMNPQRSTVWXYZ0' }),
+    endpoint_id: z.string().meta({ description: 'the temporary endpoint (url listen://<session id>)' }),
+    secret: z.string().meta({ description: 'its signing secret (whsec_…)' }),
+    events: z.array(eventType),
+    forward_to: z.string().nullable(),
+    expires_after_seconds: z.number().meta({ description: 'the session is removed once its CLI has been gone this long' }),
+    created_at: timestamp,
+  })
+  .meta({ id: 'ListenSession' });

@@ -289,7 +289,15 @@ export function createStore(db: Db) {
     // --- endpoints --------------------------------------------------------------------------------
     async createEndpoint(
       tenant: Tenant,
-      input: { url: string; events: string[]; description: string | null; filter: EndpointFilter | null; signature_scheme?: SignatureScheme },
+      input: {
+        url: string;
+        events: string[];
+        description: string | null;
+        filter: EndpointFilter | null;
+        signature_scheme?: SignatureScheme;
+        /** A listen session's secret, kept by its CLI between sessions; otherwise a new one. */
+        secret?: string;
+      },
     ): Promise<EndpointRow> {
       const client = await db.connect();
       try {
@@ -319,7 +327,7 @@ export function createStore(db: Db) {
               input.description,
               input.events,
               input.filter === null ? null : JSON.stringify(input.filter),
-              newEndpointSecret(),
+              input.secret ?? newEndpointSecret(),
               input.signature_scheme ?? 'anvil',
             ],
           )

@@ -127,7 +127,7 @@ void test('once(eventId, work) runs the work once per id, again after it threw, 
   assert.deepEqual(await once('evt_2', work), { duplicate: false, result: 2 }, 'a failed run is not remembered');
 });
 
-void test('the build: dist/esm for import and dist/cjs for require, both verifying', async () => {
+void test('the build: dist/esm for import and dist/cjs for require, both verifying; the compiled CLI runs', async () => {
   const out = mkdtempSync(path.join(tmpdir(), 'anvil-webhooks-build-'));
   try {
     const built = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'build.mjs'), out], { encoding: 'utf8' });
@@ -138,6 +138,15 @@ void test('the build: dist/esm for import and dist/cjs for require, both verifyi
     const esm = (await import(pathToFileURL(path.join(out, 'esm', 'index.js')).href)) as typeof import('../src/index.js');
     assert.equal(esm.verify(body, header, secret, { now }), true);
     assert.equal(esm.verify(body, header, other, { now }), false);
+    const help = spawnSync(process.execPath, [path.join(out, 'cjs', 'cli', 'main.js'), 'help'], { encoding: 'utf8' });
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /anvil-webhooks listen|listen --forward-to <url>/);
+    const notLoggedIn = spawnSync(process.execPath, [path.join(out, 'cjs', 'cli', 'main.js'), 'trigger', 'lead.created'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ANVIL_WEBHOOKS_CONFIG: path.join(out, 'none.json') },
+    });
+    assert.equal(notLoggedIn.status, 1);
+    assert.match(notLoggedIn.stderr, /^anvil-webhooks: not logged in: run `anvil-webhooks login/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
