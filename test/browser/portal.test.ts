@@ -218,6 +218,7 @@ path('Events API path: Add Endpoint, Copy the secret, Send Test Event, verify, D
 
   const card = await visible(endpointCard(page, receiver.url));
   await visible(card.getByText('Enabled', { exact: true }));
+  assert.equal(await card.getByText('Why it is off:').count(), 0);
   assert.deepEqual(await card.getByRole('listitem').allTextContents(), ['lead.created', 'lead.score_changed']);
   const stored = (await call(stack, 'GET', '/v1/endpoints', tenant.key)).body.data[0];
   assert.deepEqual(stored.filter, { $or: [{ score_threshold: 80 }, { type: { $neq: 'lead.score_changed' } }] }, 'the threshold gates lead.score_changed only');
@@ -482,6 +483,7 @@ path('Managing an endpoint: reveal, Rotate secret, edit (a field error beside Ev
   const disable = await visible(page.getByRole('dialog', { name: 'Disable this endpoint?' }));
   await disable.getByRole('button', { name: 'Disable endpoint' }).click();
   await visible(card.getByText('Disabled', { exact: true }));
+  await visible(card.getByText('Why it is off: disabled manually'));
   assert.equal(await card.getByRole('button', { name: 'Send Test Event' }).isDisabled(), true);
   await card.getByRole('button', { name: 'Enable' }).click();
   await visible(card.getByText('Enabled', { exact: true }));
