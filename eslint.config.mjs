@@ -17,6 +17,16 @@ export default tseslint.config(
     },
   },
   {
+    // The receiver package's plain-JS launchers: Node scripts (its bin is CommonJS, for any Node setup).
+    files: ['packages/*/bin/*.js', 'packages/*/scripts/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly' } },
+  },
+  {
+    files: ['packages/*/bin/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Tests read JSON answers whose shape is what they assert.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

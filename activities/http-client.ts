@@ -71,8 +71,28 @@ export interface AttemptOutcome {
   ok: boolean;
 }
 
+/** Which delivery an attempt is (for transports that show it, such as `listen`). */
+export interface AttemptContext {
+  eventId: string;
+  targetId: string;
+  attempt: number;
+}
+
+/** Builds an attempt's outcome (a failure unless told otherwise), timed from the moment this is called. */
+export function timedOutcome(): (fields: Partial<AttemptOutcome>) => AttemptOutcome {
+  const started = performance.now();
+  return (fields) => ({
+    statusCode: null,
+    error: null,
+    responseExcerpt: null,
+    ok: false,
+    ...fields,
+    durationMs: Math.round(performance.now() - started),
+  });
+}
+
 export interface DeliveryClient {
-  post(url: string, body: string, headers: Record<string, string>): Promise<AttemptOutcome>;
+  post(url: string, body: string, headers: Record<string, string>, context?: AttemptContext): Promise<AttemptOutcome>;
   close(): Promise<void>;
 }
 

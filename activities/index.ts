@@ -4,11 +4,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { isClassicTarget, type AttemptRequest, type AttemptResult, type PreparedClassicData } from '../domain/delivery';
 import { encryptClassicData } from '../domain/encryption';
-import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from '../domain/signing';
+import { signedHeaders } from '../domain/signing';
 import type { EndpointCache } from '../infra/endpoint-cache';
 import type { EventFacts } from '../infra/event-facts';
-import type { Store } from '../infra/store';
+import type { EndpointForDelivery, Store } from '../infra/store';
 import { USER_AGENT } from '../infra/version';
+import { createEndpointHealth } from './endpoint-health';
 import { EndpointBusyError, type DeliveryClient } from './http-client';
 import { createLegacyActivities, type LegacyActivityDeps } from './legacy';
 import { attemptOutcome, recordAttempt } from '../infra/metrics';
@@ -20,10 +21,15 @@ export interface ActivityDeps extends LegacyActivityDeps {
   endpoints?: EndpointCache;
   /** Where first-attempt successes are noted for the delivery log. */
   facts?: EventFacts;
+  /** An endpoint whose attempts all failed for this long is turned off (0: never). Default 5 days. */
+  endpointFailureSpanMs?: number;
 }
+
+export const DEFAULT_ENDPOINT_FAILURE_SPAN_MS = 5 * 24 * 60 * 60 * 1000;
 
 export function createActivities(deps: ActivityDeps) {
   const { store, http, endpoints, facts, nowSeconds = () => Math.floor(Date.now() / 1000) } = deps;
+  const noteEndpointOutcome = createEndpointHealth(store, deps.endpointFailureSpanMs ?? DEFAULT_ENDPOINT_FAILURE_SPAN_MS);
 
   /** One attempt to one target. Every HTTP outcome is returned, never thrown. */
   async function attempt(req: AttemptRequest): Promise<AttemptResult> {
@@ -40,6 +46,7 @@ export function createActivities(deps: ActivityDeps) {
     const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': USER_AGENT };
     let url: string;
     let body: string;
+    let endpoint: EndpointForDelivery | null = null;
     /** Classic: encrypted by this attempt, so later ones must send it as it is. */
     let prepared: PreparedClassicData | undefined;
     if (isClassicTarget(req.target)) {
@@ -51,18 +58,18 @@ export function createActivities(deps: ActivityDeps) {
       body = JSON.stringify({ action: req.classic.action, token: settings.token, data: data.encrypted ? data.data : req.classic.data });
     } else {
       if (req.body === undefined) throw ApplicationFailure.nonRetryable('Events API attempt without a body');
-      const endpoint = (req.attempt === 1 && endpoints?.take(req.eventId, req.target.id)) || (await store.endpointForDelivery(req.target.id));
+      endpoint = (req.attempt === 1 && endpoints?.take(req.eventId, req.target.id)) || (await store.endpointForDelivery(req.target.id));
       if (!endpoint) return nothingSent('endpoint deleted', { canceled: true });
       if (endpoint.status !== 'enabled') return nothingSent('endpoint disabled', { canceled: true });
       url = endpoint.url;
       body = req.body;
-      headers[SIGNATURE_HEADER] = signatureHeader(endpoint.secrets, nowSeconds(), body);
-      headers[EVENT_ID_HEADER] = req.eventId;
+      Object.assign(headers, signedHeaders(endpoint.scheme, endpoint.secrets, nowSeconds(), req.eventId, body));
     }
     try {
-      const outcome = await http.post(url, body, headers);
+      const outcome = await http.post(url, body, headers, { eventId: req.eventId, targetId: req.target.id, attempt: req.attempt });
       // One attempt a receiver could see; busy and canceled outcomes above sent nothing.
       recordAttempt(attemptOutcome(outcome), outcome.durationMs);
+      if (endpoint) await noteEndpointOutcome(req.target.id, endpoint, outcome);
       if (outcome.ok && req.attempt === 1 && !req.manual && outcome.statusCode !== null) {
         facts?.firstAttemptSucceeded(req.eventId, req.target.id, outcome.statusCode);
       }

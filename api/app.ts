@@ -10,6 +10,7 @@ import { httpMetrics } from '../infra/metrics';
 import { classicPolicy, standardPolicy, type RetryPolicy } from '../domain/policies';
 import { createEndpointCache, type EndpointCache } from '../infra/endpoint-cache';
 import type { EventFacts } from '../infra/event-facts';
+import type { ListenStore } from '../infra/listen-store';
 import type { Store } from '../infra/store';
 import { createAuthenticator } from './auth';
 import { errorHandler, routeNotFound } from './errors';
@@ -25,6 +26,8 @@ import { eventsRouter } from './routes/events';
 import { healthRouter } from './routes/health';
 import { portalRouter } from './portal/pages';
 import { portalSessionsRouter } from './portal/sessions';
+import { listenRouter } from './routes/listen';
+import type { ListenRelay } from './listen-relay';
 import { tenantsRouter } from './routes/tenants';
 import { noStore, securityHeaders } from './security-headers';
 
@@ -50,6 +53,8 @@ export interface AppDeps {
   logger?: Logger;
   /** What GET /metrics serves (default: the process's and the API's metrics; api/process.ts adds its worker's). */
   metrics?: () => Promise<string>;
+  /** `anvil-webhooks listen` sessions (their streams held by this process's relay). */
+  listenSessions?: { store: ListenStore; relay: ListenRelay };
 }
 
 export type RouteDeps = Required<Pick<AppDeps, 'policies' | 'taskQueue' | 'eagerStart' | 'endpoints'>> &
@@ -118,6 +123,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', eventsRouter(full));
   app.use('/v1', classicRouter(full));
   app.use('/v1', deliveriesRouter(full));
+  if (deps.listenSessions) app.use('/v1', listenRouter({ ...full, listen: deps.listenSessions.store, relay: deps.listenSessions.relay }));
   app.use(methodNotAllowed(openapi));
   app.use(routeNotFound);
   app.use(errorHandler);

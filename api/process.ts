@@ -22,6 +22,11 @@ import { countWaitingThrough, sdkRuntimeMetrics } from '../infra/telemetry';
 import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
 import { createWorker } from '../worker/create-worker';
 import { closeApp, createApp } from './app';
+import { classicPolicy, standardPolicy } from '../domain/policies';
+import { createChannelListener, type ChannelListener } from '../infra/pg-channels';
+import { createListenStore } from '../infra/listen-store';
+import { startEndpointHealth } from './endpoint-health';
+import { createListenRelay } from './listen-relay';
 
 export interface ApiProcessOptions {
   config: Config;
@@ -48,6 +53,8 @@ export interface ApiProcess {
   db: Db;
   store: Store;
   facts: EventFacts;
+  /** This process's LISTEN connection (endpoint health, listen sessions). */
+  channels: ChannelListener;
   worker: Worker | null;
   /** Starts (again) the embedded worker. */
   startWorker(): Promise<void>;
@@ -65,6 +72,9 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
   const connection = await connectWorkerConnection(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS);
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const taskQueue = opts.taskQueue ?? config.taskQueue;
+  const channels = createChannelListener(db);
+  const listen = createListenStore(db);
+  const relay = createListenRelay({ listen, store, temporal: client, channels, timeoutMs: config.listenSessionTimeoutMs });
   const app = createApp({
     config,
     db,
@@ -75,12 +85,23 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
     endpoints,
     eagerStart: config.embeddedWorker,
     taskQueue,
+    listenSessions: { store: listen, relay },
     ...(opts.policies ? { policies: opts.policies } : {}),
     ...(opts.onWorkflowStarted ? { onWorkflowStarted: opts.onWorkflowStarted } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
     // The API's metrics, the SDK runtime's (installed by the entry point with infra/telemetry.ts; none
     // when installed without an exporter) and, while it runs, the embedded worker's.
     metrics: () => metricsText([processRegistry, apiRegistry, ...(processHandle.worker ? [workerRegistry] : [])], sdkRuntimeMetrics),
+  });
+  const health = startEndpointHealth({
+    store,
+    temporal: client,
+    taskQueue,
+    policies: opts.policies ?? { standard: standardPolicy, classic: classicPolicy },
+    endpoints,
+    facts,
+    eagerStart: config.embeddedWorker,
+    channels,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? config.port, opts.host ?? '0.0.0.0', () => resolve(s));
@@ -97,6 +118,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
     db,
     store,
     facts,
+    channels,
     worker: null,
     async startWorker() {
       const created = await createWorker({
@@ -107,6 +129,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
         endpoints,
         taskQueue,
         workflowBundlePath: config.workflowBundle,
+        listen: { store: listen, channels, freshMs: config.listenSessionTimeoutMs },
         ...(opts.http ? { http: opts.http } : {}),
       });
       processHandle.worker = created.worker;
@@ -124,9 +147,12 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
       http = null;
     },
     async close() {
+      await relay.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await health.close();
       await processHandle.stopWorker();
+      await channels.close();
       await facts.flush();
       await closeApp(app); // its LISTEN connection goes back to the pool before the pool ends
       await connection.close();

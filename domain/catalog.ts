@@ -11,6 +11,7 @@ export const EVENT_TYPES = [
   'conversation.ended',
   'crawl_task.completed',
   'export.ready',
+  'endpoint.disabled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -24,6 +25,30 @@ export const EVENT_TYPE_DESCRIPTIONS: Record<EventType, string> = {
   'conversation.ended': 'A session closes',
   'crawl_task.completed': 'A scheduled crawl finishes',
   'export.ready': 'A bulk export is available for download',
+  'endpoint.disabled':
+    'An endpoint was turned off after its deliveries kept failing (data.endpoint_id, data.reason)',
+};
+
+/**
+ * An example `data` per type, in GET /v1/event-types: what `anvil-webhooks trigger <type>` publishes
+ * unless given data of its own, and what a handler can be written against.
+ */
+export const EVENT_TYPE_EXAMPLES: Record<EventType, Record<string, unknown>> = {
+  'lead.created': { lead_id: 'lead_example', name: 'Ada Lovelace', email: 'ada@example.com', score: 82, stage: 'new' },
+  'lead.score_changed': { lead_id: 'lead_example', previous_score: 64, score: 82 },
+  'lead.stage_changed': { lead_id: 'lead_example', previous_stage: 'new', stage: 'qualified' },
+  'conversation.started': { conversation_id: 'conv_example', lead_id: 'lead_example', channel: 'web' },
+  'conversation.handoff': { conversation_id: 'conv_example', lead_id: 'lead_example', reason: 'asked for a human' },
+  'conversation.ended': { conversation_id: 'conv_example', lead_id: 'lead_example', messages: 12 },
+  'crawl_task.completed': { crawl_task_id: 'crawl_example', pages: 140, status: 'completed' },
+  'export.ready': { export_id: 'exp_example', url: 'https://example.com/exports/exp_example.csv', rows: 1200 },
+  'endpoint.disabled': {
+    endpoint_id: 'ep_example',
+    url: 'https://example.com/webhooks/anvil',
+    reason: 'every delivery attempt failed for 5 days (since 2026-01-01T00:00:00.000Z); last error: HTTP 500',
+    failing_since: '2026-01-01T00:00:00.000Z',
+    disabled_at: '2026-01-06T00:00:00.000Z',
+  },
 };
 
 export const CLASSIC_ACTIONS = [

@@ -24,8 +24,12 @@ export function randomAlphanumeric(length: number): string {
 
 /** Tenant API key: shown once, stored as a SHA-256 hash. 32 random alphanumerics ≈ 190 bits. */
 export const newApiKey = () => `anv_sk_${randomAlphanumeric(32)}`;
-/** Endpoint signing secret: `whsec_` + 32 random bytes, base64url. */
-export const newEndpointSecret = () => `whsec_${randomBytes(32).toString('base64url')}`;
+/**
+ * Endpoint signing secret: `whsec_` + 44 random alphanumerics (262 bits). Those are valid in both base64
+ * alphabets with no padding, so the Standard Webhooks option reads the same secret as 33 bytes of key
+ * (its libraries decode strictly), and the secret still selects with one double-click.
+ */
+export const newEndpointSecret = () => `whsec_${randomAlphanumeric(44)}`;
 /** Classic organization token: 32 random alphanumerics (the contract asks for at least 24). */
 export const newClassicToken = () => randomAlphanumeric(32);
 

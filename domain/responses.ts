@@ -63,7 +63,10 @@ export const createdApiKeyResponse = apiKeyResponse
   .extend({ api_key: z.string().meta({ description: 'the key itself, shown once' }) })
   .meta({ id: 'CreatedApiKey' });
 
-export const eventTypeListResponse = listOf(z.object({ name: eventType, description: z.string() }), 'EventTypeList');
+export const eventTypeListResponse = listOf(
+  z.object({ name: eventType, description: z.string(), example: z.record(z.string(), z.unknown()).meta({ description: 'sample data (what Send Test Event and `anvil-webhooks trigger` send)' }) }),
+  'EventTypeList',
+);
 
 export const endpointResponse = z
   .object({
@@ -73,6 +76,9 @@ export const endpointResponse = z
     events: z.array(eventType),
     filter: z.record(z.string(), z.unknown()).nullable(),
     status: z.enum(['enabled', 'disabled']),
+    signature_scheme: z.enum(['anvil', 'standard-webhooks']).meta({ description: 'Anvil-Signature, or the Standard Webhooks headers' }),
+    disabled_reason: z.string().nullable().meta({ description: 'why a disabled endpoint is off (failing since…, or disabled manually)' }),
+    disabled_at: nullableTimestamp,
     created_at: timestamp,
     updated_at: timestamp,
   })
@@ -198,3 +204,15 @@ export const classicBody = z
     ]),
   })
   .meta({ id: 'ClassicWebhookBody' });
+
+export const listenSessionResponse = z
+  .object({
+    id: z.string().meta({ example: 'ls_01JABCDEFGHJKMNPQRSTVWXYZ0' }),
+    endpoint_id: z.string().meta({ description: 'the temporary endpoint (url listen://<session id>)' }),
+    secret: z.string().meta({ description: 'its signing secret (whsec_…)' }),
+    events: z.array(eventType),
+    forward_to: z.string().nullable(),
+    expires_after_seconds: z.number().meta({ description: 'the session is removed once its CLI has been gone this long' }),
+    created_at: timestamp,
+  })
+  .meta({ id: 'ListenSession' });

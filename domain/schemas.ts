@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isForbiddenHost } from './addresses';
 import { CLASSIC_ACTIONS, EVENT_TYPES, OBJECT_TYPES, PLANS } from './catalog';
 import { endpointFilterSchema } from './filters';
+import { isStandardWebhooksSecret, SIGNATURE_SCHEMES } from './signing';
 
 const MAX_URL_LENGTH = 2048;
 
@@ -84,12 +85,15 @@ const eventListSchema = z
   .max(EVENT_TYPES.length)
   .transform((types) => [...new Set(types)]);
 
+const signatureSchemeSchema = z.enum(SIGNATURE_SCHEMES, { error: `must be one of: ${SIGNATURE_SCHEMES.join(', ')}` });
+
 export function createEndpointSchema(allowInsecure: boolean) {
   return z.strictObject({
     url: targetUrlSchema(allowInsecure),
     events: eventListSchema,
     description: text().max(500).nullable().optional(),
     filter: endpointFilterSchema.nullable().optional(),
+    signature_scheme: signatureSchemeSchema.optional(),
     tenant_id: tenantIdField,
   });
 }
@@ -102,6 +106,7 @@ export function updateEndpointSchema(allowInsecure: boolean) {
       description: text().max(500).nullable().optional(),
       filter: endpointFilterSchema.nullable().optional(),
       status: z.enum(['enabled', 'disabled'], { error: 'must be "enabled" or "disabled"' }).optional(),
+      signature_scheme: signatureSchemeSchema.optional(),
       tenant_id: tenantIdField,
     })
     .refine((v) => Object.keys(v).some((k) => k !== 'tenant_id'), { message: 'nothing to update' });
@@ -200,4 +205,40 @@ export const portalSessionSchema = z.strictObject({ tenant_id: tenantIdField });
 /** The Settings pages' sign-in: the one-time link's token, read from the link's fragment by the page. */
 export const portalSignInSchema = z.strictObject({
   token: z.string({ error: 'must be the token from the sign-in link' }).min(1, 'must not be empty').max(200),
+});
+
+// --- anvil-webhooks listen ------------------------------------------------------------------------------
+
+export const listenSessionIdSchema = z
+  .string({ error: 'must be a listen session id' })
+  .regex(new RegExp(`^ls_${ULID}$`), 'must be "ls_" followed by 26 ULID characters');
+
+/** Most bytes of a local answer kept for the delivery log. */
+export const LISTEN_EXCERPT_MAX = 2048;
+
+export const createListenSessionSchema = z.strictObject({
+  events: z
+    .array(z.enum(EVENT_TYPES, { error: 'must be one of the event types in GET /v1/event-types' }), { error: 'must be an array of event types' })
+    .min(1, 'must name at least one event type')
+    .max(EVENT_TYPES.length)
+    .transform((types) => [...new Set(types)])
+    .optional()
+    .meta({ description: 'the event types to receive (default: all)' }),
+  forward_to: z.string().max(2048).optional().meta({ description: "the CLI's local URL, shown in the endpoint's description" }),
+  secret: z
+    .string()
+    .max(200)
+    .refine((s) => /^whsec_[A-Za-z0-9]{32,}$/.test(s) && isStandardWebhooksSecret(s), 'must be whsec_ followed by at least 32 letters or digits (a multiple of 4)')
+    .optional()
+    .meta({ description: 'the secret of an earlier session, kept by the CLI (default: a new one)' }),
+  tenant_id: z.string().min(1).optional(),
+});
+
+export const listenAnswerSchema = z.strictObject({
+  request_id: z.string().regex(new RegExp(`^lr_${ULID}$`), 'must be the request_id of a delivery on this stream'),
+  status_code: z.number().int().min(100).max(599).nullable().meta({ description: "the local URL's status; null when it could not be reached" }),
+  duration_ms: z.number().int().min(0).max(3_600_000).optional(),
+  error: z.string().max(500).nullable().optional(),
+  response_excerpt: z.string().max(LISTEN_EXCERPT_MAX * 4).nullable().optional(),
+  tenant_id: z.string().min(1).optional(),
 });

@@ -8,6 +8,16 @@ const booleanFromEnv = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** A duration such as `5d`, `36h`, `90s`, `500ms`, or `0`; in milliseconds. */
+const duration = z
+  .string()
+  .regex(/^(0|\d+(ms|s|m|h|d))$/, 'must be a duration such as 5d, 36h, 90s or 500ms (or 0)')
+  .transform((v) => {
+    const [, n, unit] = /^(\d+)(ms|s|m|h|d)?$/.exec(v)!;
+    return Number(n) * (unit ? DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS] : 0);
+  });
+
 export const configSchema = z.object({
   PORT: port.default(3000),
   ANVIL_DATA_DIR: z.string().min(1).default('.data'),
@@ -68,6 +78,8 @@ export const configSchema = z.object({
     .default("'self'"),
   ANVIL_PORTAL_LINK_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
   ANVIL_PORTAL_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
+  ANVIL_ENDPOINT_FAILURE_SPAN: duration.default(5 * DURATION_UNITS_MS.d),
+  ANVIL_LISTEN_SESSION_TIMEOUT: duration.default(60 * DURATION_UNITS_MS.s),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -121,6 +133,10 @@ export interface Config {
   publicUrl: string | undefined;
   /** Settings pages: who may frame them (CSP frame-ancestors), how long a sign-in link and a session live. */
   portal: { frameAncestors: string; linkTtlMs: number; sessionTtlMs: number };
+  /** An endpoint whose attempts all failed for this long is turned off (0: never), in ms. */
+  endpointFailureSpanMs: number;
+  /** A `listen` session whose CLI has been gone this long is removed with its temporary endpoint, in ms. */
+  listenSessionTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -189,6 +205,8 @@ export function loadConfig(
       linkTtlMs: c.ANVIL_PORTAL_LINK_TTL_SECONDS * 1000,
       sessionTtlMs: c.ANVIL_PORTAL_SESSION_TTL_SECONDS * 1000,
     },
+    endpointFailureSpanMs: c.ANVIL_ENDPOINT_FAILURE_SPAN,
+    listenSessionTimeoutMs: c.ANVIL_LISTEN_SESSION_TIMEOUT,
   };
 }
 

@@ -4,10 +4,13 @@ import type { PoolClient } from 'pg';
 import type { Db } from './db';
 import { PLAN_ENDPOINT_LIMITS, type ObjectType, type Plan } from '../domain/catalog';
 import type { EndpointFilter } from '../domain/filters';
+import type { SignatureScheme } from '../domain/signing';
 import { newApiKey, newApiKeyId, newClassicToken, newEndpointId, newEndpointSecret, newTenantId } from '../domain/ids';
 import { portalStatements } from './portal-store';
 
 export const SECRET_ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+/** NOTIFY channel: an endpoint was turned off automatically (payload: its id). */
+export const ENDPOINT_DISABLED_CHANNEL = 'anvil_endpoint_disabled';
 
 export interface Tenant {
   id: string;
@@ -30,6 +33,13 @@ export interface EndpointRow {
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
+  signature_scheme: SignatureScheme;
+  /** The first failed attempt of the current streak (null after a success). */
+  failing_since: Date | null;
+  disabled_reason: string | null;
+  disabled_at: Date | null;
+  /** Disabled automatically; its pending deliveries not yet canceled nor the tenant told. */
+  disable_notice_pending: boolean;
 }
 
 export interface WebhookSettingsRow {
@@ -83,16 +93,23 @@ export interface EndpointForDelivery {
   status: 'enabled' | 'disabled';
   /** Newest first: during a rotation the previous secret signs too. */
   secrets: string[];
+  scheme: SignatureScheme;
+  /** The current streak of failures began then (null: the last attempt succeeded). */
+  failingSince: Date | null;
 }
 
-type DeliveryRow = Pick<EndpointRow, 'url' | 'status' | 'secret' | 'previous_secret'> & { previous_valid: boolean };
-const DELIVERY_COLUMNS = 'url, status, secret, previous_secret, previous_secret_expires_at > now() AS previous_valid';
+type DeliveryRow = Pick<EndpointRow, 'url' | 'status' | 'secret' | 'previous_secret' | 'signature_scheme' | 'failing_since'> & { previous_valid: boolean };
+const DELIVERY_COLUMNS =
+  'url, status, secret, previous_secret, previous_secret_expires_at > now() AS previous_valid, signature_scheme, failing_since';
 
 function forDelivery(row: DeliveryRow): EndpointForDelivery {
   const secrets = [row.secret];
   if (row.previous_secret && row.previous_valid) secrets.push(row.previous_secret);
-  return { url: row.url, status: row.status, secrets };
+  return { url: row.url, status: row.status, secrets, scheme: row.signature_scheme, failingSince: row.failing_since };
 }
+
+/** Temporary endpoints of `anvil-webhooks listen` (their URL names the CLI's session): outside plan limits. */
+export const LISTEN_URL_PREFIX = 'listen://';
 
 const EVENT_COLUMNS = 'id, tenant_id, kind, type, body, created_at, started_at';
 
@@ -272,7 +289,15 @@ export function createStore(db: Db) {
     // --- endpoints --------------------------------------------------------------------------------
     async createEndpoint(
       tenant: Tenant,
-      input: { url: string; events: string[]; description: string | null; filter: EndpointFilter | null },
+      input: {
+        url: string;
+        events: string[];
+        description: string | null;
+        filter: EndpointFilter | null;
+        signature_scheme?: SignatureScheme;
+        /** A listen session's secret, kept by its CLI between sessions; otherwise a new one. */
+        secret?: string;
+      },
     ): Promise<EndpointRow> {
       const client = await db.connect();
       try {
@@ -280,12 +305,12 @@ export function createStore(db: Db) {
         // The tenant row lock serializes concurrent creations so the plan limit cannot be overrun.
         await client.query('SELECT id FROM tenants WHERE id = $1 FOR UPDATE', [tenant.id]);
         const limit = PLAN_ENDPOINT_LIMITS[tenant.plan];
-        if (limit !== null) {
+        if (limit !== null && !input.url.startsWith(LISTEN_URL_PREFIX)) {
           const count = Number(
             (
               await client.query<{ n: string }>(
-                'SELECT count(*) AS n FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL',
-                [tenant.id],
+                'SELECT count(*) AS n FROM endpoints WHERE tenant_id = $1 AND deleted_at IS NULL AND url NOT LIKE $2',
+                [tenant.id, `${LISTEN_URL_PREFIX}%`],
               )
             ).rows[0]!.n,
           );
@@ -293,8 +318,8 @@ export function createStore(db: Db) {
         }
         const row = (
           await client.query<EndpointRow>(
-            `INSERT INTO endpoints (id, tenant_id, url, description, events, filter, secret)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+            `INSERT INTO endpoints (id, tenant_id, url, description, events, filter, secret, signature_scheme)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
             [
               newEndpointId(),
               tenant.id,
@@ -302,7 +327,8 @@ export function createStore(db: Db) {
               input.description,
               input.events,
               input.filter === null ? null : JSON.stringify(input.filter),
-              newEndpointSecret(),
+              input.secret ?? newEndpointSecret(),
+              input.signature_scheme ?? 'anvil',
             ],
           )
         ).rows[0]!;
@@ -342,6 +368,7 @@ export function createStore(db: Db) {
         description: string | null;
         filter: EndpointFilter | null;
         status: 'enabled' | 'disabled';
+        signature_scheme: SignatureScheme;
       }>,
     ): Promise<EndpointRow | null> {
       const sets: string[] = [];
@@ -350,6 +377,12 @@ export function createStore(db: Db) {
         if (value === undefined) continue;
         values.push(column === 'filter' && value !== null ? JSON.stringify(value) : value);
         sets.push(`${column} = $${values.length}`);
+      }
+      // Enabling starts afresh (no streak, no reason); disabling by hand says so unless a reason is there.
+      if (patch.status === 'enabled') {
+        sets.push('failing_since = NULL', 'disabled_reason = NULL', 'disabled_at = NULL', 'disable_notice_pending = false');
+      } else if (patch.status === 'disabled') {
+        sets.push(`disabled_reason = COALESCE(disabled_reason, 'disabled manually')`, 'disabled_at = COALESCE(disabled_at, now())');
       }
       const r = await db.query<EndpointRow>(
         `UPDATE endpoints SET ${[...sets, 'updated_at = now()'].join(', ')}
@@ -394,6 +427,49 @@ export function createStore(db: Db) {
         [tenantId, type],
       );
       return r.rows.map((row) => ({ id: row.id, filter: row.filter, ...forDelivery(row) }));
+    },
+
+    // --- endpoint health (written only when an attempt fails, or succeeds after failures) ----------------
+    /** An attempt failed and the row said no streak: the streak starts now (no-op if one already began). */
+    async startFailureStreak(endpointId: string): Promise<void> {
+      await db.query(
+        `UPDATE endpoints SET failing_since = now() WHERE id = $1 AND failing_since IS NULL AND status = 'enabled' AND deleted_at IS NULL`,
+        [endpointId],
+      );
+    },
+
+    /** An attempt succeeded after failures: the streak ends. */
+    async endFailureStreak(endpointId: string): Promise<void> {
+      await db.query('UPDATE endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL', [endpointId]);
+    },
+
+    /**
+     * Turns an endpoint off when its streak of failures is at least `spanMs` old, marks the follow-up
+     * pending and wakes the API processes (see api/endpoint-health.ts). True for the one caller that
+     * turned it off.
+     */
+    async disableFailingEndpoint(endpointId: string, spanMs: number, reason: string): Promise<boolean> {
+      const r = await db.query(
+        `WITH off AS (
+           UPDATE endpoints SET status = 'disabled', disabled_reason = $3, disabled_at = now(), disable_notice_pending = true,
+                                updated_at = now()
+            WHERE id = $1 AND status = 'enabled' AND deleted_at IS NULL
+              AND failing_since <= now() - ($2::bigint * interval '1 millisecond')
+           RETURNING id)
+         SELECT pg_notify('${ENDPOINT_DISABLED_CHANNEL}', id) FROM off`,
+        [endpointId, spanMs, reason],
+      );
+      return (r.rowCount ?? 0) > 0;
+    },
+
+    /** Endpoints turned off automatically whose follow-up (cancel, tell the tenant) is still to do. */
+    async pendingDisableNotices(limit = 100): Promise<EndpointRow[]> {
+      const r = await db.query<EndpointRow>('SELECT * FROM endpoints WHERE disable_notice_pending ORDER BY id LIMIT $1', [limit]);
+      return r.rows;
+    },
+
+    async disableNoticeDone(endpointId: string): Promise<void> {
+      await db.query('UPDATE endpoints SET disable_notice_pending = false WHERE id = $1', [endpointId]);
     },
 
     // --- classic settings -------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 // `npm test -- test/unit/signing.test.ts` runs only the files given.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { createDb, migrate } from '../infra/db';
@@ -60,7 +60,15 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const options = args.filter((a) => a.startsWith('--'));
   const named = args.filter((a) => !a.startsWith('--')).map((f) => path.resolve(f));
-  const files = named.length > 0 ? named : testFiles(path.join(ROOT, 'test'));
+  const packages = path.join(ROOT, 'packages');
+  const files =
+    named.length > 0
+      ? named
+      : [
+          ...testFiles(path.join(ROOT, 'test')),
+          // the workspaces' own tests (the receiver package)
+          ...readdirSync(packages).flatMap((p) => (existsSync(path.join(packages, p, 'test')) ? testFiles(path.join(packages, p, 'test')) : [])),
+        ];
   const scratch = path.join(ROOT, '.tmp', `test-${process.pid}`);
   mkdirSync(scratch, { recursive: true });
   const cleanups: (() => Promise<void>)[] = [async () => rmSync(scratch, { recursive: true, force: true })];

@@ -4,6 +4,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import { Client } from '@temporalio/client';
 import { createActivities } from '../activities';
 import { createDeliveryClient, type DeliveryClient } from '../activities/http-client';
+import { withListenTransport, type ListenTransportDeps } from '../activities/listen-transport';
 import type { Config } from '../infra/config';
 import type { EndpointCache } from '../infra/endpoint-cache';
 import type { EventFacts } from '../infra/event-facts';
@@ -21,15 +22,18 @@ export interface WorkerDeps {
   workflowBundlePath?: string;
   http?: DeliveryClient;
   taskQueue?: string;
+  /** Deliveries to `anvil-webhooks listen` endpoints go over the CLI's connection (through PostgreSQL). */
+  listen?: ListenTransportDeps;
 }
 
-export async function createWorker({ config, connection, store, facts, endpoints, workflowBundlePath, http, taskQueue }: WorkerDeps) {
-  const client =
+export async function createWorker({ config, connection, store, facts, endpoints, workflowBundlePath, http, taskQueue, listen }: WorkerDeps) {
+  const direct =
     http ??
     createDeliveryClient({
       allowInsecureTargets: config.allowInsecureTargets,
       maxInFlightPerOrigin: config.maxInFlightPerEndpoint,
     });
+  const client = listen ? withListenTransport(direct, listen) : direct;
   // tsx turns source maps on; the workflow sandbox captures stack traces on hot paths, and with source
   // maps on every capture maps its frames. Workflow code is a webpack bundle: the maps buy little here.
   process.setSourceMapsEnabled(false);
@@ -48,6 +52,7 @@ export async function createWorker({ config, connection, store, facts, endpoints
       http: client,
       facts,
       endpoints,
+      endpointFailureSpanMs: config.endpointFailureSpanMs,
       // The legacy fan-out starts deliveryWorkflows with a client on this same connection.
       temporal: new Client({ connection, namespace: config.temporalNamespace }),
       eagerStart: true,

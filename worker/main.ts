@@ -2,6 +2,8 @@
 import { loadConfig, requireSetting } from '../infra/config';
 import { createDb } from '../infra/db';
 import { createEventFacts } from '../infra/event-facts';
+import { createListenStore } from '../infra/listen-store';
+import { createChannelListener } from '../infra/pg-channels';
 import { createStore } from '../infra/store';
 import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
 import { BUILT_WORKFLOW_BUNDLE, RUNNING_COMPILED } from '../infra/paths';
@@ -17,11 +19,13 @@ async function main() {
   const db = createDb(requireSetting(config.databaseUrl, 'DATABASE_URL'));
   const connection = await connectWorkerConnection(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS);
   const facts = createEventFacts(db, (err) => log().warn(`event facts not written: ${err.message}`));
+  const channels = createChannelListener(db);
   const { worker, http } = await createWorker({
     config,
     connection,
     store: createStore(db),
     facts,
+    listen: { store: createListenStore(db), channels, freshMs: config.listenSessionTimeoutMs },
     workflowBundlePath: config.workflowBundle ?? (RUNNING_COMPILED ? BUILT_WORKFLOW_BUNDLE : undefined),
   });
   const metrics = await serveWorkerMetrics(config, new Client({ connection, namespace: config.temporalNamespace }));
@@ -39,6 +43,7 @@ async function main() {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks finished
   } finally {
     await http.close();
+    await channels.close();
     await facts.flush();
     await metrics.close();
     await connection.close();

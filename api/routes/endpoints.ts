@@ -8,7 +8,8 @@ import {
   testEventSchema,
   updateEndpointSchema,
 } from '../../domain/schemas';
-import { PlanLimitError, type EndpointRow } from '../../infra/store';
+import { isStandardWebhooksSecret } from '../../domain/signing';
+import { LISTEN_URL_PREFIX, PlanLimitError, type EndpointRow } from '../../infra/store';
 import type { RouteDeps } from '../app';
 import { tenantOf } from '../auth';
 import { ApiError, notFound, parsePathId, parseWith } from '../errors';
@@ -27,6 +28,10 @@ export function endpointView(row: EndpointRow) {
     status: row.status,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
+    signature_scheme: row.signature_scheme,
+    /** Why the endpoint is off (null while enabled): turned off automatically after failing, or by hand. */
+    disabled_reason: row.status === 'disabled' ? row.disabled_reason : null,
+    disabled_at: row.status === 'disabled' ? (row.disabled_at?.toISOString() ?? null) : null,
   };
 }
 
@@ -70,6 +75,7 @@ export function endpointsRouter(deps: RouteDeps) {
         events: input.events,
         description: input.description ?? null,
         filter: input.filter ?? null,
+        ...(input.signature_scheme ? { signature_scheme: input.signature_scheme } : {}),
       });
       res.status(201).json({ ...endpointView(row), secret: row.secret });
     } catch (err) {
@@ -101,6 +107,19 @@ export function endpointsRouter(deps: RouteDeps) {
     const input = parseWith(updateSchema, req.body);
     const { tenant, endpoint } = await load(req);
     const { tenant_id: _t, ...patch } = input;
+    if (patch.url !== undefined && endpoint.url.startsWith(LISTEN_URL_PREFIX)) {
+      throw new ApiError(409, 'temporary_endpoint', `endpoint ${endpoint.id} belongs to an anvil-webhooks listen session: its URL cannot change`, [
+        { path: 'url', message: 'a listen session endpoint keeps its URL' },
+      ]);
+    }
+    if (patch.signature_scheme === 'standard-webhooks' && !isStandardWebhooksSecret(endpoint.secret)) {
+      throw new ApiError(
+        409,
+        'secret_not_standard_webhooks',
+        `endpoint ${endpoint.id} has a secret made before Standard Webhooks support, which Standard Webhooks libraries cannot decode: rotate it first (POST /v1/endpoints/${endpoint.id}/rotate-secret)`,
+        [{ path: 'signature_scheme', message: 'rotate the secret first' }],
+      );
+    }
     const row = await store.updateEndpoint(tenant.id, endpoint.id, patch);
     if (!row) throw notFound(`endpoint ${endpoint.id}`);
     // Disabling cancels pending retries; enabling again does not resend them.

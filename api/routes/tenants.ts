@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { EVENT_TYPES, EVENT_TYPE_DESCRIPTIONS } from '../../domain/catalog';
+import { EVENT_TYPES, EVENT_TYPE_DESCRIPTIONS, EVENT_TYPE_EXAMPLES } from '../../domain/catalog';
 import { createTenantSchema, listQuerySchema, tenantIdSchema, updateTenantSchema } from '../../domain/schemas';
 import type { Tenant } from '../../infra/store';
 import type { RouteDeps } from '../app';
@@ -58,7 +58,10 @@ export function tenantsRouter(deps: RouteDeps, auth: Pick<Authenticator, 'forget
   });
 
   router.get('/event-types', (_req, res) => {
-    res.json({ data: EVENT_TYPES.map((name) => ({ name, description: EVENT_TYPE_DESCRIPTIONS[name] })), next_cursor: null });
+    res.json({
+      data: EVENT_TYPES.map((name) => ({ name, description: EVENT_TYPE_DESCRIPTIONS[name], example: EVENT_TYPE_EXAMPLES[name] })),
+      next_cursor: null,
+    });
   });
 
   return router;

@@ -186,7 +186,7 @@ path('Events API path: Add Endpoint, Copy the secret, Send Test Event, verify, D
   const leadCreated = dialog.getByRole('checkbox', { name: 'lead.created' });
   assert.equal(await descriptionOf(page, leadCreated), 'A new lead enters your pipeline');
   assert.equal(await descriptionOf(page, dialog.getByRole('checkbox', { name: 'lead.score_changed' })), 'The intent score crosses a configured threshold');
-  assert.equal(await dialog.getByRole('checkbox').count(), 8);
+  assert.equal(await dialog.getByRole('checkbox').count(), 9, "the documentation's eight types and endpoint.disabled");
 
   // A URL the API refuses: its message appears beside the URL field, which is marked invalid.
   await dialog.getByLabel('Endpoint URL').fill('not a url');
@@ -208,7 +208,7 @@ path('Events API path: Add Endpoint, Copy the secret, Send Test Event, verify, D
   // The signing secret, shown once created, and Copy.
   const created = await visible(page.getByRole('dialog', { name: 'Endpoint created' }));
   const shownSecret = await created.getByLabel('Signing secret').inputValue();
-  assert.match(shownSecret, /^whsec_[A-Za-z0-9_-]{43}$/);
+  assert.match(shownSecret, /^whsec_[A-Za-z0-9]{44}$/);
   await created.getByRole('button', { name: 'Copy' }).click();
   await visible(page.getByRole('status').filter({ hasText: 'Signing secret copied to the clipboard.' }));
   const copiedSecret = await clipboard(page);
@@ -218,6 +218,7 @@ path('Events API path: Add Endpoint, Copy the secret, Send Test Event, verify, D
 
   const card = await visible(endpointCard(page, receiver.url));
   await visible(card.getByText('Enabled', { exact: true }));
+  assert.equal(await card.getByText('Why it is off:').count(), 0);
   assert.deepEqual(await card.getByRole('listitem').allTextContents(), ['lead.created', 'lead.score_changed']);
   const stored = (await call(stack, 'GET', '/v1/endpoints', tenant.key)).body.data[0];
   assert.deepEqual(stored.filter, { $or: [{ score_threshold: 80 }, { type: { $neq: 'lead.score_changed' } }] }, 'the threshold gates lead.score_changed only');
@@ -482,6 +483,7 @@ path('Managing an endpoint: reveal, Rotate secret, edit (a field error beside Ev
   const disable = await visible(page.getByRole('dialog', { name: 'Disable this endpoint?' }));
   await disable.getByRole('button', { name: 'Disable endpoint' }).click();
   await visible(card.getByText('Disabled', { exact: true }));
+  await visible(card.getByText('Why it is off: disabled manually'));
   assert.equal(await card.getByRole('button', { name: 'Send Test Event' }).isDisabled(), true);
   await card.getByRole('button', { name: 'Enable' }).click();
   await visible(card.getByText('Enabled', { exact: true }));

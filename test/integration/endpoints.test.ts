@@ -19,8 +19,9 @@ const CATALOG = [
   'conversation.ended',
   'crawl_task.completed',
   'export.ready',
+  'endpoint.disabled',
 ];
-const ENDPOINT_KEYS = ['created_at', 'description', 'events', 'filter', 'id', 'status', 'updated_at', 'url'];
+const ENDPOINT_KEYS = ['created_at', 'description', 'disabled_at', 'disabled_reason', 'events', 'filter', 'id', 'signature_scheme', 'status', 'updated_at', 'url'];
 
 let stack: Stack;
 const receivers: Receiver[] = [];
@@ -253,7 +254,7 @@ void test('POST …/test: 202 {event_id}; a synthetic event reaches that endpoin
   assert.equal(target.requests.length, 2);
 });
 
-void test('GET /v1/event-types lists the 8 catalog types', async () => {
+void test('GET /v1/event-types lists the 9 catalog types', async () => {
   const tenant = await createTenant(stack);
   const res = await call(stack, 'GET', '/v1/event-types', tenant.key);
   assert.equal(res.status, 200);

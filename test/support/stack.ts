@@ -57,18 +57,20 @@ export async function startStack(
     /** production mode: https-only targets */
     secure?: boolean;
     http?: DeliveryClient;
-    /** settings on top of the environment's (limits, log level…) */
+    /** settings on top of the environment's (limits, log level, a short ANVIL_ENDPOINT_FAILURE_SPAN…) */
     env?: Record<string, string>;
     /** another PostgreSQL than the suite's */
     databaseUrl?: string;
     logger?: Logger;
+    /** Another API process on the same task queue (several API processes behind one service). */
+    taskQueue?: string;
   } = {},
 ): Promise<Stack> {
   // Once per test process, as `npm run api` installs it (infra/telemetry.ts): SDK errors logged, runtime
   // metrics exported for /metrics.
   runtimeInstalled ??= installTelemetry({ logger: createLogger({ level: 'error', name: 'temporal-sdk' }) });
   await runtimeInstalled;
-  const taskQueue = `test-${randomBytes(6).toString('hex')}`;
+  const taskQueue = opts.taskQueue ?? `test-${randomBytes(6).toString('hex')}`;
   const adminKey = `admin_${randomBytes(16).toString('hex')}`;
   // Every test file shares one PostgreSQL and so the rate-limit counters of 127.0.0.1: wrong keys sent on
   // purpose must not lock the next test out. The throttling tests set real limits and their own addresses.

@@ -39,3 +39,14 @@ void test('portal settings: defaults, and frame-ancestors that cannot smuggle an
   assert.throws(() => loadConfig({ ANVIL_PORTAL_LINK_TTL_SECONDS: '5' }), /ANVIL_PORTAL_LINK_TTL_SECONDS/);
   assert.throws(() => loadConfig({ ANVIL_PUBLIC_URL: 'hooks.example.com' }), /ANVIL_PUBLIC_URL/);
 });
+
+void test('durations: the failure span and the listen session time-out', () => {
+  const c = loadConfig({});
+  assert.equal(c.endpointFailureSpanMs, 5 * 24 * 3600 * 1000, '5 days by default, as Svix');
+  assert.equal(c.listenSessionTimeoutMs, 60_000);
+  assert.equal(loadConfig({ ANVIL_ENDPOINT_FAILURE_SPAN: '36h' }).endpointFailureSpanMs, 36 * 3600 * 1000);
+  assert.equal(loadConfig({ ANVIL_ENDPOINT_FAILURE_SPAN: '0' }).endpointFailureSpanMs, 0);
+  assert.equal(loadConfig({ ANVIL_LISTEN_SESSION_TIMEOUT: '1500ms' }).listenSessionTimeoutMs, 1500);
+  assert.throws(() => loadConfig({ ANVIL_ENDPOINT_FAILURE_SPAN: '5 days' }), /ANVIL_ENDPOINT_FAILURE_SPAN="5 days": must be a duration/);
+  assert.throws(() => loadConfig({ ANVIL_LISTEN_SESSION_TIMEOUT: '-1s' }), /ANVIL_LISTEN_SESSION_TIMEOUT/);
+});

@@ -110,6 +110,9 @@ export interface Endpoint {
   events: string[];
   filter: Record<string, unknown> | null;
   status: 'enabled' | 'disabled';
+  /** Why a disabled endpoint is off: its deliveries kept failing (it turned itself off), or disabled manually. */
+  disabled_reason?: string | null;
+  disabled_at?: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -140,6 +140,7 @@ export function WebhooksPage({ session }: { session: Session }) {
                     </h3>
                     <span class={`badge badge-${ep.status}`}>{ep.status === 'enabled' ? 'Enabled' : 'Disabled'}</span>
                   </div>
+                  {ep.status === 'disabled' && ep.disabled_reason && <p class="endpoint-disabled-reason">Why it is off: {ep.disabled_reason}</p>}
                   {ep.description && <p class="endpoint-description">{ep.description}</p>}
                   <dl class="facts">
                     <div>
