@@ -45,6 +45,9 @@ async function main() {
     maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
     maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
     maxCachedWorkflows: config.workerMaxCachedWorkflows,
+    // The same sandbox watchdog setting as anvil's worker (ANVIL_WORKFLOW_DEADLOCK_TIMEOUT_MS), so the
+    // references pay for it exactly when anvil does.
+    ...({ isolateExecutionTimeout: config.workflowDeadlockTimeoutMs } as object),
   });
   const running = worker.run();
   // naive: an ordinary client (its own gRPC connection, no eager start); floor: the worker's connection.
