@@ -6,25 +6,14 @@
 //   - the API process serves them on its own port at /metrics, with its worker's metrics while its
 //     embedded worker runs (api/process.ts);
 //   - a worker-only process (`npm run worker`) serves them on ANVIL_METRICS_PORT (serveWorkerMetrics).
-import net from 'node:net';
 import type { Client } from '@temporalio/client';
 import { Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { searchAttributes as sa, workflowTypes } from '../domain/contract';
 import { quote } from './visibility';
 import type { Config } from './config';
 import { log, type Logger } from './log';
+import { freePort } from './ports';
 import { processRegistry, serveMetrics, setWaitingDeliveriesSource, workerRegistry } from './metrics';
-
-function loopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The SDK's Logger interface on top of pino. */
 export function sdkLogger(logger: Logger) {
@@ -48,7 +37,7 @@ let sdkMetricsAddress: string | null = null;
  * exporter on a loopback port for sdkRuntimeMetrics() to read.
  */
 export async function installTelemetry(opts: { logger: Logger; sdkMetrics?: boolean }): Promise<void> {
-  const address = opts.sdkMetrics === false ? null : `127.0.0.1:${await loopbackPort()}`;
+  const address = opts.sdkMetrics === false ? null : `127.0.0.1:${await freePort()}`;
   Runtime.install({
     logger: sdkLogger(opts.logger),
     ...(address

@@ -22,16 +22,7 @@ export function adminKeyFor(dataDir: string, configured: string | undefined): st
   return key;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../infra/ports';
 
 export function portInUse(port: number): Promise<boolean> {
   return new Promise((resolve) => {
