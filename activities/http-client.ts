@@ -347,15 +347,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
   }
 
   async function post(url: string, body: string, headers: Record<string, string>): Promise<AttemptOutcome> {
-    let started = performance.now();
-    const outcome = (fields: Partial<AttemptOutcome>): AttemptOutcome => ({
-      statusCode: null,
-      error: null,
-      responseExcerpt: null,
-      ok: false,
-      ...fields,
-      durationMs: Math.round(performance.now() - started),
-    });
+    let outcome = timedOutcome();
 
     if (closed) throw new Error('delivery client is closed');
 
@@ -381,7 +373,7 @@ export function createDeliveryClient(options: DeliveryClientOptions): DeliveryCl
     // overshoot; the attempt's duration and time-out start once it has one.
     const origin = target.origin;
     await acquire(origin);
-    started = performance.now();
+    outcome = timedOutcome();
 
     const classify = (statusCode: number, location: string | string[] | undefined, responseExcerpt: string) => {
       if (statusCode >= 200 && statusCode < 300) {
