@@ -39,12 +39,21 @@ interface PublishRequest {
   body: Record<string, unknown>;
   /** The workflow input without its targets, from the stored body (the first request's body wins). */
   input: (storedBody: Record<string, unknown>) => Omit<EventWorkflowInput, 'targets' | 'partition'>;
-  targets: (storedBody: Record<string, unknown>) => Promise<Target[]>;
+  /**
+   * Events API publishes read the tenant's subscribed endpoints in the claim's own statement: one round
+   * trip to PostgreSQL for both.
+   */
+  withSubscriptions: boolean;
+  targets: (storedBody: Record<string, unknown>, subscribed?: SubscribedEndpoint[]) => Promise<Target[]>;
 }
+
+type SubscribedEndpoint = Awaited<ReturnType<Store['subscribedEndpoints']>>[number];
 
 async function publish(deps: PublishDeps, req: PublishRequest): Promise<{ status: 200 | 202; body: Record<string, unknown> }> {
   const { store, temporal, taskQueue, facts } = deps;
-  const claim = await store.claimEvent({ id: req.id, tenant_id: req.tenant.id, kind: req.kind, type: req.type, body: req.body });
+  const row = { id: req.id, tenant_id: req.tenant.id, kind: req.kind, type: req.type, body: req.body };
+  const claim: { inserted: boolean; row: Pick<EventRow, 'tenant_id' | 'kind' | 'body' | 'started_at'>; subscribed?: SubscribedEndpoint[] } =
+    req.withSubscriptions ? await store.claimEventAndSubscriptions(row) : await store.claimEvent(row);
   if (!claim.inserted) {
     if (claim.row.tenant_id !== req.tenant.id || claim.row.kind !== req.kind) {
       throw new ApiError(409, 'id_conflict', `id ${req.id} is already used`, [{ path: 'id', message: 'already used' }]);
@@ -53,7 +62,7 @@ async function publish(deps: PublishDeps, req: PublishRequest): Promise<{ status
     if (claim.row.started_at) return { status: 200, body: claim.row.body };
   }
   const stored = claim.row.body;
-  const targets = await req.targets(stored);
+  const targets = await req.targets(stored, claim.subscribed);
   // An event without a target starts no workflow, so a repeat cannot learn from Temporal that it was
   // accepted; its row says so (started_at is written behind the answer and may not be there yet).
   let duplicate = !claim.inserted && targets.length === 0;
@@ -89,10 +98,15 @@ async function publish(deps: PublishDeps, req: PublishRequest): Promise<{ status
 }
 
 /** Events API: subscribed, enabled endpoints whose filter matches (or the one endpoint of a test event). */
-async function endpointTargets(deps: PublishDeps, envelope: EventEnvelope, onlyEndpointId?: string): Promise<Target[]> {
+async function endpointTargets(
+  deps: PublishDeps,
+  envelope: EventEnvelope,
+  onlyEndpointId: string | undefined,
+  subscribed: SubscribedEndpoint[] | undefined,
+): Promise<Target[]> {
   const candidates = onlyEndpointId
     ? await deps.store.endpointForDelivery(onlyEndpointId).then((e) => (e ? [{ ...e, id: onlyEndpointId, filter: null }] : []))
-    : (await deps.store.subscribedEndpoints(envelope.tenant_id, envelope.type)).filter((e) => matchesFilter(e.filter, envelope));
+    : (subscribed ?? (await deps.store.subscribedEndpoints(envelope.tenant_id, envelope.type))).filter((e) => matchesFilter(e.filter, envelope));
   for (const e of candidates) deps.endpoints.put(envelope.id, e.id, e);
   return candidates.map((e) => ({ id: e.id }));
 }
@@ -137,7 +151,8 @@ export function publishEvent(
       envelope: body as unknown as EventEnvelope,
       policy: deps.policies.standard,
     }),
-    targets: (body) => endpointTargets(deps, body as unknown as EventEnvelope, onlyEndpointId),
+    withSubscriptions: !onlyEndpointId,
+    targets: (body, subscribed) => endpointTargets(deps, body as unknown as EventEnvelope, onlyEndpointId, subscribed),
   });
 }
 
@@ -172,6 +187,7 @@ export function publishAction(
         policy: deps.policies.classic,
       };
     },
+    withSubscriptions: false,
     targets: (body) => classicTarget(deps, body as unknown as ClassicActionEvent),
   });
 }

@@ -5,8 +5,13 @@
 // - publishing, per tenant: `publishRateLimit` events and actions per second.
 // When PostgreSQL cannot be reached the counters fall back to this instance's memory (insurance limiter),
 // so an outage is never reported as throttling, nor throttling lost entirely.
+// Publishing leases its points: an instance takes a tenth of a tenant's per-second limit (1 to 100 points)
+// from the shared counter in one query and spends it from memory until the window ends, so most publishes
+// cost no query. The price: while one instance holds unspent points of a window, another can be refused up
+// to that many points early (at most a tenth of the limit per instance); limits under 20/s lease 1 point,
+// i.e. every publish is counted in PostgreSQL as before.
 import type { RequestHandler, Response } from 'express';
-import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../infra/config';
 import type { Db } from '../infra/db';
 import { ApiError } from './errors';
@@ -18,9 +23,9 @@ export interface Limiter {
   consume(key: string): Promise<{ allowed: boolean; limit: number; remaining: number; resetMs: number }>;
 }
 
-function pgLimiter(db: Db, opts: { keyPrefix: string; points: number; duration: number; blockDuration?: number }): Limiter {
+function pgStore(db: Db, opts: { keyPrefix: string; points: number; duration: number; blockDuration?: number }): RateLimiterAbstract {
   const base = { keyPrefix: opts.keyPrefix, points: opts.points, duration: opts.duration, blockDuration: opts.blockDuration ?? 0 };
-  const limiter = new RateLimiterPostgres({
+  return new RateLimiterPostgres({
     ...base,
     storeClient: db,
     storeType: 'pool',
@@ -29,6 +34,10 @@ function pgLimiter(db: Db, opts: { keyPrefix: string; points: number; duration: 
     clearExpiredByTimeout: true,
     insuranceLimiter: new RateLimiterMemory(base),
   });
+}
+
+function pgLimiter(db: Db, opts: { keyPrefix: string; points: number; duration: number; blockDuration?: number }): Limiter {
+  const limiter = pgStore(db, opts);
   return {
     async consume(key) {
       try {
@@ -37,6 +46,59 @@ function pgLimiter(db: Db, opts: { keyPrefix: string; points: number; duration: 
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
         return { allowed: false, limit: opts.points, remaining: 0, resetMs: rejection.msBeforeNext };
+      }
+    },
+  };
+}
+
+/** Points an instance takes from the shared counter at once for a limit of `points` per window. */
+export const leaseSize = (points: number): number => Math.max(1, Math.min(100, Math.floor(points / 10)));
+
+/**
+ * A limiter that takes `leaseSize(points)` points from `shared` at a time and spends them from memory until
+ * the shared window ends. Without blocking (blockDuration 0) only: a lease is a plain count.
+ */
+export function leasedLimiter(shared: RateLimiterAbstract, points: number, now: () => number = Date.now): Limiter {
+  const size = leaseSize(points);
+  interface Lease { left: number; sharedRemaining: number; until: number }
+  const leases = new Map<string, Lease>();
+  const pending = new Map<string, Promise<Lease | { refusedForMs: number }>>();
+
+  const take = async (key: string): Promise<Lease | { refusedForMs: number }> => {
+    try {
+      const r = await shared.consume(key, size);
+      return { left: size, sharedRemaining: r.remainingPoints, until: now() + r.msBeforeNext };
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      // The counter went past the limit with this lease: what was left of it before is still ours.
+      const granted = Math.min(size, Math.max(0, points - (rejection.consumedPoints - size)));
+      if (granted === 0) return { refusedForMs: rejection.msBeforeNext };
+      return { left: granted, sharedRemaining: 0, until: now() + rejection.msBeforeNext };
+    }
+  };
+
+  return {
+    async consume(key) {
+      for (;;) {
+        const lease = leases.get(key);
+        if (lease && lease.left > 0 && lease.until > now()) {
+          lease.left -= 1;
+          return { allowed: true, limit: points, remaining: lease.sharedRemaining + lease.left, resetMs: lease.until - now() };
+        }
+        // One query per key at a time: requests arriving meanwhile share its outcome.
+        let taking = pending.get(key);
+        if (!taking) {
+          taking = take(key).finally(() => pending.delete(key));
+          pending.set(key, taking);
+          const got = await taking;
+          if ('refusedForMs' in got) leases.delete(key);
+          else {
+            if (leases.size > 100_000) leases.clear();
+            leases.set(key, got);
+          }
+        }
+        const got = await taking;
+        if ('refusedForMs' in got) return { allowed: false, limit: points, remaining: 0, resetMs: got.refusedForMs };
       }
     },
   };
@@ -77,7 +139,10 @@ export function createRateLimits(db: Db, config: Config): RateLimits {
   });
   // Addresses this instance saw refused: answered from memory until the block ends, without a query.
   const blocked = new Map<string, number>();
-  const publishes = config.publishRateLimit > 0 ? pgLimiter(db, { keyPrefix: 'publish', points: config.publishRateLimit, duration: 1 }) : null;
+  const publishes =
+    config.publishRateLimit > 0
+      ? leasedLimiter(pgStore(db, { keyPrefix: 'publish', points: config.publishRateLimit, duration: 1 }), config.publishRateLimit)
+      : null;
   return {
     auth: {
       limit: config.authFailureLimit,
