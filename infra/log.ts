@@ -10,6 +10,39 @@ export type { Logger };
 /** Field names whose values are secrets, censored at any depth we log objects at. */
 export const SECRET_FIELDS = ['authorization', 'api_key', 'apiKey', 'secret', 'secrets', 'previous_secret', 'token', 'private_key', 'privateKey', 'password', 'key'];
 
+/** How long a buffered log line may wait before it is written. */
+export const LOG_FLUSH_MS = 200;
+
+/**
+ * Standard output, buffered: lines are written 4 KiB at a time, or LOG_FLUSH_MS after the first one
+ * waiting, and on exit. One write(2) per line was ~2 % of the API's CPU under load; a SIGKILL loses at
+ * most the last LOG_FLUSH_MS of lines.
+ */
+function bufferedStdout(): DestinationStream {
+  const dest = pino.destination({ dest: 1, sync: true });
+  let buffered = '';
+  let timer: NodeJS.Timeout | null = null;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (buffered === '') return;
+    const chunk = buffered;
+    buffered = '';
+    dest.write(chunk);
+  };
+  process.on('exit', flush);
+  return {
+    write(line: string) {
+      buffered += line;
+      if (buffered.length >= 4096) flush();
+      else if (!timer) {
+        timer = setTimeout(flush, LOG_FLUSH_MS);
+        timer.unref();
+      }
+    },
+  };
+}
+
 export function createLogger(opts: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
   return pino(
     {
@@ -22,7 +55,7 @@ export function createLogger(opts: { level?: string; name?: string; destination?
         censor: '[redacted]',
       },
     },
-    opts.destination,
+    opts.destination ?? bufferedStdout(),
   );
 }
 
