@@ -12,6 +12,7 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../infra/config';
 import * as postActivity from './post-activity';
 import { startAnvilForBench } from './anvil-under-test';
+import { applyWorkflowStackTraces } from '../worker/sdk-patch';
 
 type Message = { type: 'start'; id: string; urls: string[]; body: string } | { type: 'stats' };
 
@@ -34,6 +35,10 @@ async function main() {
     return;
   }
 
+  // As anvil's worker does (worker/create-worker.ts): source maps off (tsx turns them on), and the same
+  // stack-trace setting (ANVIL_WORKFLOW_STACK_TRACES), so the references pay for these exactly when anvil does.
+  process.setSourceMapsEnabled(false);
+  applyWorkflowStackTraces(config.workflowStackTraces);
   const connection = await NativeConnection.connect({ address });
   const taskQueue = config.taskQueue;
   const worker = await Worker.create({

@@ -48,6 +48,7 @@ export const configSchema = z.object({
   ANVIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   ANVIL_EMBEDDED_WORKER: booleanFromEnv.optional(),
   ANVIL_WORKFLOW_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(0),
+  ANVIL_WORKFLOW_STACK_TRACES: booleanFromEnv.default(false),
   ANVIL_RETRY_TIME_SCALE: z.coerce.number().gt(0).max(1).default(1),
   ANVIL_CLUSTER_APIS: z.coerce.number().int().min(1).max(16).default(2),
   ANVIL_CLUSTER_WORKERS: z.coerce.number().int().min(0).max(16).default(2),
@@ -109,6 +110,8 @@ export interface Config {
   embeddedWorker: boolean;
   /** node:vm's watchdog on each call into the workflow sandbox, in ms; 0: none (scripts/patch-temporal-worker.mjs). */
   workflowDeadlockTimeoutMs: number;
+  /** The SDK's per-promise stack capture in workflow threads (Web UI "Stack Trace"); off: scripts/patch-temporal-worker.mjs. */
+  workflowStackTraces: boolean;
   /** Multiplies every wait of the retry schedules (1 = the real ones); end-to-end and chaos runs only. */
   retryTimeScale: number;
   /** `npm run cluster`: API and worker processes, and the history shards of a new Temporal cluster. */
@@ -187,6 +190,7 @@ export function loadConfig(
     workflowBundle: c.ANVIL_WORKFLOW_BUNDLE,
     embeddedWorker: c.ANVIL_EMBEDDED_WORKER ?? true,
     workflowDeadlockTimeoutMs: c.ANVIL_WORKFLOW_DEADLOCK_TIMEOUT_MS,
+    workflowStackTraces: c.ANVIL_WORKFLOW_STACK_TRACES,
     retryTimeScale: c.ANVIL_RETRY_TIME_SCALE,
     cluster: { apis: c.ANVIL_CLUSTER_APIS, workers: c.ANVIL_CLUSTER_WORKERS, historyShards: c.ANVIL_CLUSTER_HISTORY_SHARDS },
     logLevel: c.ANVIL_LOG_LEVEL,

@@ -9,7 +9,7 @@ import type { Config } from '../infra/config';
 import type { EndpointCache } from '../infra/endpoint-cache';
 import type { EventFacts } from '../infra/event-facts';
 import type { Store } from '../infra/store';
-import { watchdogPatchApplied } from './sdk-patch';
+import { applyWorkflowStackTraces, watchdogPatchApplied } from './sdk-patch';
 
 export interface WorkerDeps {
   config: Config;
@@ -40,6 +40,7 @@ export async function createWorker({ config, connection, store, facts, endpoints
   if (config.workflowDeadlockTimeoutMs === 0 && !watchdogPatchApplied()) {
     throw new Error('ANVIL_WORKFLOW_DEADLOCK_TIMEOUT_MS=0 needs the patch `npm install` applies to @temporalio/worker (scripts/patch-temporal-worker.mjs): run npm install, or set a timeout such as 5000');
   }
+  applyWorkflowStackTraces(config.workflowStackTraces);
   const worker = await Worker.create({
     connection,
     namespace: config.temporalNamespace,

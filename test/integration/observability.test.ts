@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { deliveryStateQuery } from '../../domain/contract';
 import type { EventWorkflowResult } from '../../domain/delivery';
 import { createLogger } from '../../infra/log';
 import { freePort } from '../../scripts/local-services';
@@ -209,6 +210,13 @@ void test('deleting a tenant cancels its pending deliveries, removes its data, a
       return d.body.status === 'retrying' ? true : undefined;
     }, 10_000);
   }
+  // What an operator can ask the running workflow: every target's state; the SDK's stack trace is off by
+  // default (ANVIL_WORKFLOW_STACK_TRACES, scripts/patch-temporal-worker.mjs) and says so.
+  const handle = stack.client.workflow.getHandle(published.body.id as string);
+  const state = await handle.query(deliveryStateQuery);
+  assert.deepEqual(Object.keys(state).sort(), [...endpoints].sort());
+  assert.ok(Object.values(state).every((t) => t.status === 'retrying'), JSON.stringify(state));
+  await assert.rejects(handle.query('__stack_trace'), /stack traces are not enabled/);
   const deleted = await call(stack, 'DELETE', `/v1/tenants/${tenant.id}`, stack.adminKey);
   assert.equal(deleted.status, 200);
   // One event workflow holds both deliveries: it is told once to cancel all its targets.

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { watchdogPatchApplied, WATCHDOG_PATCH_MARKER } from '../../worker/sdk-patch';
+import { STACK_TRACES_PATCH_MARKER, stackTracesPatchApplied, watchdogPatchApplied, WATCHDOG_PATCH_MARKER } from '../../worker/sdk-patch';
 
 const lib = path.join(path.dirname(require.resolve('@temporalio/worker/package.json')), 'lib', 'workflow');
 
@@ -20,4 +20,12 @@ void test('the installed @temporalio/worker carries the watchdog patch in every 
   const { patchTemporalWorker } = (await import(script)) as { patchTemporalWorker: () => string };
   assert.equal(patchTemporalWorker(), 'already patched');
   assert.equal(count('reusable-vm.js'), 4, 'idempotent');
+});
+
+void test('the installed @temporalio/worker installs its stack-trace promise hook only when the thread asks for it', () => {
+  assert.equal(stackTracesPatchApplied(), true);
+  const source = readFileSync(path.join(lib, 'vm-shared.js'), 'utf8');
+  assert.equal(source.split(STACK_TRACES_PATCH_MARKER).length - 1, 1);
+  assert.equal(source.split('this.setPromiseHook();').length - 1, 1, 'the one call, behind the condition');
+  assert.match(source, /if \(process\.env\.ANVIL_WORKFLOW_STACK_TRACES !== '0' [^)]*\) this\.setPromiseHook\(\);/);
 });
