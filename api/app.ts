@@ -9,6 +9,7 @@ import { log, withRequestLogger, type Logger } from '../infra/log';
 import { httpMetrics } from '../infra/metrics';
 import { classicPolicy, standardPolicy, type RetryPolicy } from '../domain/policies';
 import { createEndpointCache, type EndpointCache } from '../infra/endpoint-cache';
+import { createEventClaims, type EventClaims } from '../infra/event-claims';
 import type { EventFacts } from '../infra/event-facts';
 import type { ListenStore } from '../infra/listen-store';
 import type { Store } from '../infra/store';
@@ -42,6 +43,8 @@ export interface AppDeps {
   facts: EventFacts;
   /** The client shares a NativeConnection with a worker of this process: start workflows eagerly. */
   eagerStart?: boolean;
+  /** Event ids claimed in batches with their subscriptions (default: a new one on `db`). */
+  claims?: EventClaims;
   /** Endpoint rows read at publish, for the first attempt in this process's worker. */
   endpoints?: EndpointCache;
   /** Told of every event workflow start and whether it was eager. */
@@ -57,7 +60,7 @@ export interface AppDeps {
   listenSessions?: { store: ListenStore; relay: ListenRelay };
 }
 
-export type RouteDeps = Required<Pick<AppDeps, 'policies' | 'taskQueue' | 'eagerStart' | 'endpoints'>> &
+export type RouteDeps = Required<Pick<AppDeps, 'policies' | 'taskQueue' | 'eagerStart' | 'endpoints' | 'claims'>> &
   AppDeps & { rateLimits: ReturnType<typeof createRateLimits> };
 
 /** A caller's X-Request-Id is kept when it is a sane token; otherwise one is made. */
@@ -71,6 +74,7 @@ export function createApp(deps: AppDeps): Express {
     taskQueue: deps.taskQueue ?? deps.config.taskQueue,
     eagerStart: deps.eagerStart ?? false,
     endpoints: deps.endpoints ?? createEndpointCache(),
+    claims: deps.claims ?? createEventClaims(deps.db),
     rateLimits,
   };
   const auth = createAuthenticator(deps.store, deps.adminKey, rateLimits);

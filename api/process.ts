@@ -14,6 +14,7 @@ import type { RetryPolicy } from '../domain/policies';
 import type { Config } from '../infra/config';
 import { createDb, type Db } from '../infra/db';
 import { createEndpointCache } from '../infra/endpoint-cache';
+import { createEventClaims } from '../infra/event-claims';
 import { createEventFacts, type EventFacts } from '../infra/event-facts';
 import { log, type Logger } from '../infra/log';
 import { apiRegistry, metricsText, processRegistry, workerRegistry } from '../infra/metrics';
@@ -69,6 +70,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
   const store = createStore(db);
   const facts = createEventFacts(db, (err) => log().warn(`event facts not written: ${err.message}`));
   const endpoints = createEndpointCache();
+  const claims = createEventClaims(db);
   const connection = await connectWorkerConnection(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS);
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const taskQueue = opts.taskQueue ?? config.taskQueue;
@@ -83,6 +85,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
     adminKey: opts.adminKey,
     facts,
     endpoints,
+    claims,
     eagerStart: config.embeddedWorker,
     taskQueue,
     listenSessions: { store: listen, relay },
@@ -99,6 +102,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
     taskQueue,
     policies: opts.policies ?? { standard: standardPolicy, classic: classicPolicy },
     endpoints,
+    claims,
     facts,
     eagerStart: config.embeddedWorker,
     channels,

@@ -11,6 +11,7 @@ import { matchesFilter } from '../domain/filters';
 import { newEventId } from '../domain/ids';
 import type { RetryPolicy } from '../domain/policies';
 import type { EndpointCache } from '../infra/endpoint-cache';
+import type { EventClaims, SubscribedEndpoint } from '../infra/event-claims';
 import type { EventFacts } from '../infra/event-facts';
 import { eventStartOptions, partitionTargets } from '../infra/start-options';
 import type { EventRow, Store, Tenant } from '../infra/store';
@@ -20,6 +21,8 @@ import { log } from '../infra/log';
 
 export interface PublishDeps {
   store: Store;
+  /** Claims event ids in batches (group commit), with the tenant's subscribed endpoints. */
+  claims: EventClaims;
   temporal: Client;
   taskQueue: string;
   policies: { standard: RetryPolicy; classic: RetryPolicy };
@@ -39,21 +42,13 @@ interface PublishRequest {
   body: Record<string, unknown>;
   /** The workflow input without its targets, from the stored body (the first request's body wins). */
   input: (storedBody: Record<string, unknown>) => Omit<EventWorkflowInput, 'targets' | 'partition'>;
-  /**
-   * Events API publishes read the tenant's subscribed endpoints in the claim's own statement: one round
-   * trip to PostgreSQL for both.
-   */
-  withSubscriptions: boolean;
-  targets: (storedBody: Record<string, unknown>, subscribed?: SubscribedEndpoint[]) => Promise<Target[]>;
+  /** From the stored body and the subscribed endpoints read with the claim (infra/event-claims.ts). */
+  targets: (storedBody: Record<string, unknown>, subscribed: SubscribedEndpoint[]) => Promise<Target[]>;
 }
 
-type SubscribedEndpoint = Awaited<ReturnType<Store['subscribedEndpoints']>>[number];
-
 async function publish(deps: PublishDeps, req: PublishRequest): Promise<{ status: 200 | 202; body: Record<string, unknown> }> {
-  const { store, temporal, taskQueue, facts } = deps;
-  const row = { id: req.id, tenant_id: req.tenant.id, kind: req.kind, type: req.type, body: req.body };
-  const claim: { inserted: boolean; row: Pick<EventRow, 'tenant_id' | 'kind' | 'body' | 'started_at'>; subscribed?: SubscribedEndpoint[] } =
-    req.withSubscriptions ? await store.claimEventAndSubscriptions(row) : await store.claimEvent(row);
+  const { temporal, taskQueue, facts } = deps;
+  const claim = await deps.claims.claim({ id: req.id, tenant_id: req.tenant.id, kind: req.kind, type: req.type, body: req.body });
   if (!claim.inserted) {
     if (claim.row.tenant_id !== req.tenant.id || claim.row.kind !== req.kind) {
       throw new ApiError(409, 'id_conflict', `id ${req.id} is already used`, [{ path: 'id', message: 'already used' }]);
@@ -102,11 +97,11 @@ async function endpointTargets(
   deps: PublishDeps,
   envelope: EventEnvelope,
   onlyEndpointId: string | undefined,
-  subscribed: SubscribedEndpoint[] | undefined,
+  subscribed: SubscribedEndpoint[],
 ): Promise<Target[]> {
   const candidates = onlyEndpointId
     ? await deps.store.endpointForDelivery(onlyEndpointId).then((e) => (e ? [{ ...e, id: onlyEndpointId, filter: null }] : []))
-    : (subscribed ?? (await deps.store.subscribedEndpoints(envelope.tenant_id, envelope.type))).filter((e) => matchesFilter(e.filter, envelope));
+    : subscribed.filter((e) => matchesFilter(e.filter, envelope));
   for (const e of candidates) deps.endpoints.put(envelope.id, e.id, e);
   return candidates.map((e) => ({ id: e.id }));
 }
@@ -151,7 +146,6 @@ export function publishEvent(
       envelope: body as unknown as EventEnvelope,
       policy: deps.policies.standard,
     }),
-    withSubscriptions: !onlyEndpointId,
     targets: (body, subscribed) => endpointTargets(deps, body as unknown as EventEnvelope, onlyEndpointId, subscribed),
   });
 }
@@ -187,7 +181,6 @@ export function publishAction(
         policy: deps.policies.classic,
       };
     },
-    withSubscriptions: false,
     targets: (body) => classicTarget(deps, body as unknown as ClassicActionEvent),
   });
 }

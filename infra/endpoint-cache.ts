@@ -1,10 +1,13 @@
-// The endpoint rows the API read to resolve an event's targets, kept a moment for that event's first
-// attempt: with eager start the first workflow task runs in the same process milliseconds later, and the
-// attempt needs the same URL and secrets. Short-lived and used once, so edits, rotations, disabling and
-// deletion reach every later attempt (which reads PostgreSQL).
+// The endpoint rows the API read to resolve an event's targets, kept for that event's first attempt: with
+// eager start the first workflow task runs in the same process milliseconds later, and the attempt needs
+// the same URL and secrets. When the start could not be eager (every workflow-task slot busy, as under a
+// burst) the first task waits in Temporal's queue for seconds: the rows are kept for 30 s so those first
+// attempts do not each read PostgreSQL again. Used once, so edits, rotations, disabling and deletion reach
+// every later attempt (which reads PostgreSQL); a first attempt uses the endpoint as it was when the event
+// was published (a rotation keeps the previous secret signing, and disable/delete cancel by signal).
 import type { EndpointForDelivery } from './store';
 
-export const RESOLVED_ENDPOINT_TTL_MS = 2000;
+export const RESOLVED_ENDPOINT_TTL_MS = 30_000;
 const MAX_ENTRIES = 10_000;
 
 export function createEndpointCache(ttlMs = RESOLVED_ENDPOINT_TTL_MS) {

@@ -98,14 +98,14 @@ export interface EndpointForDelivery {
   failingSince: Date | null;
 }
 
-type DeliveryRow = Pick<EndpointRow, 'url' | 'status' | 'secret' | 'previous_secret' | 'signature_scheme' | 'failing_since'> & { previous_valid: boolean };
+export type DeliveryRow = Pick<EndpointRow, 'url' | 'status' | 'secret' | 'previous_secret' | 'signature_scheme' | 'failing_since'> & { previous_valid: boolean };
 const DELIVERY_COLUMNS =
   'url, status, secret, previous_secret, previous_secret_expires_at > now() AS previous_valid, signature_scheme, failing_since';
 
 /** DELIVERY_COLUMNS of a join's `endpoints AS e`. */
-const DELIVERY_COLUMNS_OF_E = DELIVERY_COLUMNS.replace(/(^|, )(\w+)/g, '$1e.$2');
+export const DELIVERY_COLUMNS_OF_E = DELIVERY_COLUMNS.replace(/(^|, )(\w+)/g, '$1e.$2');
 
-function forDelivery(row: DeliveryRow): EndpointForDelivery {
+export function forDelivery(row: DeliveryRow): EndpointForDelivery {
   const secrets = [row.secret];
   if (row.previous_secret && row.previous_valid) secrets.push(row.previous_secret);
   return { url: row.url, status: row.status, secrets, scheme: row.signature_scheme, failingSince: row.failing_since };
@@ -114,7 +114,7 @@ function forDelivery(row: DeliveryRow): EndpointForDelivery {
 /** Temporary endpoints of `anvil-webhooks listen` (their URL names the CLI's session): outside plan limits. */
 export const LISTEN_URL_PREFIX = 'listen://';
 
-const EVENT_COLUMNS = 'id, tenant_id, kind, type, body, created_at, started_at';
+export const EVENT_COLUMNS = 'id, tenant_id, kind, type, body, created_at, started_at';
 
 export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
@@ -554,33 +554,6 @@ export function createStore(db: Db) {
 
     // --- events (idempotency) ---------------------------------------------------------------------
     /** Inserts the event row; on an id already taken returns the existing row instead. */
-    /**
-     * claimEvent and subscribedEndpoints(tenant, type) in one round trip: the row is inserted unless its id
-     * exists, and the tenant's subscribed endpoints are read in the same statement. An id that exists costs
-     * a second query for its row (a client's retry).
-     */
-    async claimEventAndSubscriptions(
-      row: Omit<EventRow, 'created_at' | 'started_at'>,
-    ): Promise<{ inserted: boolean; row: Omit<EventRow, 'created_at'>; subscribed: (EndpointForDelivery & Pick<EndpointRow, 'id' | 'filter'>)[] }> {
-      const r = await db.query<{ inserted: boolean } & (DeliveryRow & Pick<EndpointRow, 'id' | 'filter'>)>({
-        name: 'claim-event-and-subscriptions',
-        text: `WITH ins AS (
-                 INSERT INTO events (id, tenant_id, kind, type, body) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (id) DO NOTHING RETURNING 1
-               )
-               SELECT EXISTS (SELECT 1 FROM ins) AS inserted, e.id, e.filter, ${DELIVERY_COLUMNS_OF_E}
-                 FROM (SELECT 1) AS one
-                 LEFT JOIN endpoints AS e
-                   ON e.tenant_id = $2 AND e.deleted_at IS NULL AND e.status = 'enabled' AND $4 = ANY(e.events)
-                ORDER BY e.id`,
-        values: [row.id, row.tenant_id, row.kind, row.type, JSON.stringify(row.body)],
-      });
-      const subscribed = r.rows.filter((e) => e.id !== null).map((e) => ({ id: e.id, filter: e.filter, ...forDelivery(e) }));
-      if (r.rows[0]!.inserted) return { inserted: true, row: { ...row, started_at: null }, subscribed };
-      const existing = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1`, [row.id]);
-      return { inserted: false, row: existing.rows[0]!, subscribed };
-    },
-
     async claimEvent(row: Omit<EventRow, 'created_at' | 'started_at'>): Promise<{ inserted: boolean; row: EventRow }> {
       const inserted = await db.query<EventRow>(
         `INSERT INTO events (id, tenant_id, kind, type, body) VALUES ($1, $2, $3, $4, $5)
