@@ -10,7 +10,7 @@
 // already started.
 import type { Db } from './db';
 
-export const FLUSH_MS = 20;
+export const FLUSH_MS = 100;
 const MAX_BATCH = 500;
 
 export function createEventFacts(db: Db, onError: (err: Error) => void = (err) => console.error(`[event-facts] ${err.message}`)) {
