@@ -81,6 +81,8 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.locals.close = () => auth.close();
   app.disable('x-powered-by');
+  // Every /v1 answer is Cache-Control: no-store: an ETag (a SHA-1 of each body) would buy nothing.
+  app.set('etag', false);
   app.set('query parser', 'simple');
   if (deps.config.trustProxy !== undefined) {
     const t = deps.config.trustProxy;

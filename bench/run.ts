@@ -7,7 +7,8 @@
 // Scenarios: bursts of BENCH_DELIVERIES (400) deliveries at fan-out 1 and 10 with BENCH_LANES (32)
 // publishers; paced publishing at BENCH_RATE (8) events/s for BENCH_PACED_SECONDS (20) s; then
 // BENCH_TIMERS (10 000; 0 skips) deliveries to a failing endpoint that wait on a 1 h retry timer.
-// BENCH_SYSTEMS (naive,floor,anvil) picks systems; BENCH_PROFILE=dir writes a CPU profile of each.
+// BENCH_SYSTEMS (naive,floor,anvil) picks systems, BENCH_SCENARIOS (e.g. f10) scenarios; BENCH_PROFILE=dir
+// writes a CPU profile of each.
 // Printed per run: deliveries/s, publish-to-receipt p50/p99, history events and state transitions per
 // delivery, the share of eager starts, CPU ms per delivery by process, peak PSS of all processes.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -31,6 +32,8 @@ const LANES = Number(process.env.BENCH_LANES ?? 32);
 const RATE = Number(process.env.BENCH_RATE ?? 8);
 const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 20);
 const TIMERS = Number(process.env.BENCH_TIMERS ?? 10_000);
+/** BENCH_SCENARIOS=f10 (or "f1,paced"): only the scenarios whose names contain one of these. */
+const SCENARIOS = process.env.BENCH_SCENARIOS ? process.env.BENCH_SCENARIOS.split(',') : null;
 const SYSTEMS = (process.env.BENCH_SYSTEMS ?? 'naive,floor,anvil').split(',') as SystemName[];
 const quiet = () => {};
 type SystemName = 'naive' | 'floor' | 'anvil';
@@ -397,7 +400,7 @@ async function main() {
       ['burst f10', Math.max(1, Math.round(DELIVERIES / 10)), 10],
       [`paced ${RATE}/s f1`, RATE * PACED_SECONDS, 1, RATE],
     ];
-    for (const [scenario, events, fanOut, rate] of scenarios) {
+    for (const [scenario, events, fanOut, rate] of scenarios.filter(([name]) => !SCENARIOS || SCENARIOS.some((x) => name.includes(x)))) {
       for (const s of systems) {
         const f = await run(s, scenario, events, fanOut, rate);
         results.push(f);
