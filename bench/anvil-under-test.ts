@@ -25,7 +25,13 @@ export async function startAnvilForBench(config: Config, policy: 'standard' | 'h
       if (eager) counts.eager++;
     },
   });
-  return { url: api.url, stats: () => ({ ...counts }), close: () => api.close() };
+  const mib = (n: number) => Math.round(n / 2 ** 20);
+  // The main thread's heap; the workflow threads' heaps and the Temporal core's memory are the rest of RSS.
+  const memory = () => {
+    const m = process.memoryUsage();
+    return { heapUsedMiB: mib(m.heapUsed), heapTotalMiB: mib(m.heapTotal), externalMiB: mib(m.external) };
+  };
+  return { url: api.url, stats: () => ({ ...counts, memory: memory() }), close: () => api.close() };
 }
 
 /** The workflows one event of this engine runs (for history lengths and state transitions). */

@@ -4,8 +4,9 @@
 //   floor  one workflow per event, started eagerly, POSTing to every target in local activities inside its
 //          first task: no API, signing, database or search attributes (Temporal's own floor)
 //   anvil  the real API process (embedded worker), publishing over HTTP
-// Scenarios: bursts of BENCH_DELIVERIES (400) deliveries at fan-out 1 and 10 with BENCH_LANES (32)
-// publishers; paced publishing at BENCH_RATE (8) events/s for BENCH_PACED_SECONDS (20) s; then
+// Scenarios: bursts of BENCH_DELIVERIES (400) deliveries at fan-out 1 and BENCH_DELIVERIES_F10 (2000) at
+// fan-out 10 with BENCH_LANES (32) publishers; paced publishing at BENCH_RATE (8) events/s for
+// BENCH_PACED_SECONDS (20) s; each BENCH_ROUNDS (3) times, medians reported; then
 // BENCH_TIMERS (10 000; 0 skips) deliveries to a failing endpoint that wait on a 1 h retry timer.
 // BENCH_SYSTEMS (naive,floor,anvil) picks systems, BENCH_SCENARIOS (e.g. f10) scenarios; BENCH_PROFILE=dir
 // writes a CPU profile of each.
@@ -28,6 +29,8 @@ import { startClusterTemporal } from '../scripts/cluster/cluster';
 import { BENCH_ADMIN_KEY, WAITING_QUERY, workflowIdsOf } from './anvil-under-test';
 
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 400);
+const DELIVERIES_F10 = Number(process.env.BENCH_DELIVERIES_F10 ?? 2000);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const LANES = Number(process.env.BENCH_LANES ?? 32);
 const RATE = Number(process.env.BENCH_RATE ?? 8);
 const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 20);
@@ -277,6 +280,7 @@ interface Figures {
   eagerShare: number;
   cpu: Record<string, number>;
   peakPssMiB: number;
+  round?: number;
 }
 
 async function main() {
@@ -284,7 +288,7 @@ async function main() {
   chmodSync(scratch, 0o755); // PostgreSQL runs as its own user and must reach its data dir
   const cleanups: (() => Promise<unknown> | void)[] = [() => rmSync(scratch, { recursive: true, force: true })];
   try {
-    console.log(`[bench] ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; bursts of ${DELIVERIES} deliveries, ${LANES} lanes; paced ${RATE}/s for ${PACED_SECONDS} s`);
+    console.log(`[bench] ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; bursts of ${DELIVERIES} (f1) and ${DELIVERIES_F10} (f10) deliveries, ${LANES} lanes; paced ${RATE}/s for ${PACED_SECONDS} s; ${ROUNDS} round(s)`);
     // BENCH_TEMPORAL=cluster: the real server on its own PostgreSQL (npm run cluster's), not the dev server.
     const temporal =
       process.env.BENCH_TEMPORAL === 'cluster'
@@ -394,22 +398,54 @@ async function main() {
 
     // Warm-up (JIT, connections, caches), then each scenario for every system in turn.
     for (const s of systems) await run(s, 'warm-up', 40, 1);
-    const results: Figures[] = [];
+    // Each scenario BENCH_ROUNDS times, the systems' order rotated each round (no system always runs
+    // first or last); the table and the ratios use each figure's median over the rounds, and each
+    // round's own ratios are printed beside them (a burst lasts seconds: one sample is mostly noise here).
+    const rounds: Figures[] = [];
     const scenarios: [string, number, 1 | 10, number?][] = [
       ['burst f1', DELIVERIES, 1],
-      ['burst f10', Math.max(1, Math.round(DELIVERIES / 10)), 10],
+      ['burst f10', Math.max(1, Math.round(DELIVERIES_F10 / 10)), 10],
       [`paced ${RATE}/s f1`, RATE * PACED_SECONDS, 1, RATE],
     ];
     for (const [scenario, events, fanOut, rate] of scenarios.filter(([name]) => !SCENARIOS || SCENARIOS.some((x) => name.includes(x)))) {
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const s of [...systems.slice(round % systems.length), ...systems.slice(0, round % systems.length)]) {
+          const f = await run(s, scenario, events, fanOut, rate);
+          rounds.push({ ...f, round });
+          console.log(`[bench] round ${round + 1} ${f.system.padEnd(6)} ${scenario.padEnd(14)} ${f.perSecond.toFixed(1)}/s p50 ${f.p50.toFixed(0)} ms p99 ${f.p99.toFixed(0)} ms`);
+        }
+      }
+    }
+    const median = (xs: number[]) => {
+      const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+      if (v.length === 0) return NaN;
+      return v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+    };
+    const results: Figures[] = [];
+    for (const [scenario] of scenarios) {
       for (const s of systems) {
-        const f = await run(s, scenario, events, fanOut, rate);
-        results.push(f);
-        console.log(`[bench] ${f.system.padEnd(6)} ${scenario.padEnd(14)} ${f.perSecond.toFixed(1)}/s p50 ${f.p50.toFixed(0)} ms p99 ${f.p99.toFixed(0)} ms`);
+        const mine = rounds.filter((f) => f.system === s.name && f.scenario === scenario);
+        if (mine.length === 0) continue;
+        const m = (pick: (f: Figures) => number) => median(mine.map(pick));
+        results.push({
+          system: s.name,
+          scenario,
+          deliveries: mine[0]!.deliveries,
+          perSecond: m((f) => f.perSecond),
+          p50: m((f) => f.p50),
+          p99: m((f) => f.p99),
+          historyPerDelivery: m((f) => f.historyPerDelivery),
+          transitionsPerDelivery: m((f) => f.transitionsPerDelivery),
+          eagerShare: m((f) => f.eagerShare),
+          cpu: Object.fromEntries(Object.keys(mine[0]!.cpu).map((k) => [k, m((f) => f.cpu[k]!)])),
+          peakPssMiB: Math.max(...mine.map((f) => f.peakPssMiB)),
+        });
       }
     }
 
     const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
-    console.log(`\n${'system'.padEnd(7)}${'scenario'.padEnd(16)}${'deliv./s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'events'.padStart(8)}${'trans.'.padStart(7)}${'eager'.padStart(7)}${'PSS MiB'.padStart(9)}   CPU ms per delivery`);
+    console.log(`\nmedians of ${ROUNDS} round(s); PSS: the highest peak`);
+    console.log(`${'system'.padEnd(7)}${'scenario'.padEnd(16)}${'deliv./s'.padStart(9)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'events'.padStart(8)}${'trans.'.padStart(7)}${'eager'.padStart(7)}${'PSS MiB'.padStart(9)}   CPU ms per delivery`);
     for (const f of results) {
       const cpuTotal = Object.values(f.cpu).reduce((a, b) => a + b, 0);
       const cpuText = Object.entries(f.cpu).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
@@ -417,17 +453,26 @@ async function main() {
         `${f.system.padEnd(7)}${f.scenario.padEnd(16)}${fmt(f.perSecond).padStart(9)}${fmt(f.p50, 0).padStart(8)}${fmt(f.p99, 0).padStart(8)}${fmt(f.historyPerDelivery).padStart(8)}${fmt(f.transitionsPerDelivery).padStart(7)}${(Number.isFinite(f.eagerShare) ? `${Math.round(f.eagerShare * 100)}%` : '–').padStart(7)}${fmt(f.peakPssMiB, 0).padStart(9)}   total ${fmt(cpuTotal)}: ${cpuText}`,
       );
     }
-    const get = (system: SystemName, scenario: string) => results.find((f) => f.system === system && f.scenario.startsWith(scenario));
     const cpuTotal = (f?: Figures) => (f ? Object.values(f.cpu).reduce((a, b) => a + b, 0) : NaN);
-    const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : '–');
-    const anvil1 = get('anvil', 'burst f1');
-    const anvil10 = get('anvil', 'burst f10');
-    const anvilP = get('anvil', 'paced');
-    console.log('\nratios (anvil vs floor | vs naive), same run:');
-    console.log(`  burst f1 deliveries/s   ${ratio(anvil1?.perSecond, get('floor', 'burst f1')?.perSecond)} | ${ratio(anvil1?.perSecond, get('naive', 'burst f1')?.perSecond)}   (targets ≥ 0.85× floor, ≥ 1.1× naive)`);
-    console.log(`  burst f10 deliveries/s  ${ratio(anvil10?.perSecond, get('floor', 'burst f10')?.perSecond)} | ${ratio(anvil10?.perSecond, get('naive', 'burst f10')?.perSecond)}   (targets ≥ 0.85× floor, ≥ 6× naive)`);
-    console.log(`  paced p50 / p99         ${ratio(anvilP?.p50, get('naive', 'paced')?.p50)} / ${ratio(anvilP?.p99, get('naive', 'paced')?.p99)} of naive   (targets ≤ 0.7×, ≤ 1×)`);
-    console.log(`  CPU per delivery f1     ${ratio(cpuTotal(anvil1), cpuTotal(get('floor', 'burst f1')))} of floor;  f10 ${ratio(cpuTotal(anvil10), cpuTotal(get('floor', 'burst f10')))} of floor   (target ≤ 1.25×)`);
+    const ratioOf = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : NaN);
+    const x = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '–');
+    /** The median figures' ratio, then each round's own ratio in brackets. */
+    const ratios = (scenario: string, other: SystemName, pick: (f: Figures) => number) => {
+      const find = (list: Figures[], system: SystemName) => list.find((f) => f.system === system && f.scenario.startsWith(scenario));
+      const med = ratioOf(find(results, 'anvil') && pick(find(results, 'anvil')!), find(results, other) && pick(find(results, other)!));
+      const each = Array.from({ length: ROUNDS }, (_, round) => {
+        const inRound = rounds.filter((f) => f.round === round);
+        const a = find(inRound, 'anvil');
+        const b = find(inRound, other);
+        return a && b ? x(pick(a) / pick(b)) : '–';
+      });
+      return `${x(med)} [${each.join(' ')}]`;
+    };
+    console.log(`\nratios (anvil vs floor | vs naive) of the medians, [each round's]:`);
+    console.log(`  burst f1 deliveries/s   ${ratios('burst f1', 'floor', (f) => f.perSecond)} | ${ratios('burst f1', 'naive', (f) => f.perSecond)}   (targets ≥ 0.85× floor, ≥ 1.1× naive)`);
+    console.log(`  burst f10 deliveries/s  ${ratios('burst f10', 'floor', (f) => f.perSecond)} | ${ratios('burst f10', 'naive', (f) => f.perSecond)}   (targets ≥ 0.85× floor, ≥ 6× naive)`);
+    console.log(`  paced p50 / p99         ${ratios('paced', 'naive', (f) => f.p50)} / ${ratios('paced', 'naive', (f) => f.p99)} of naive   (targets ≤ 0.7×, ≤ 1×)`);
+    console.log(`  CPU per delivery f1     ${ratios('burst f1', 'floor', cpuTotal)} of floor;  f10 ${ratios('burst f10', 'floor', cpuTotal)} of floor   (target ≤ 1.25×)`);
 
     // --- deliveries waiting on retry timers -----------------------------------------------------------
     const anvil = systems.find((s) => s.name === 'anvil');
@@ -449,7 +494,9 @@ async function main() {
         rates.push(n / ((performance.now() - t) / 1000));
         done += n;
         rss.push(rssMiB(hourly.child.pid!));
-        console.log(`[bench] timers: ${done} published, batch at ${rates.at(-1)!.toFixed(0)}/s, API process RSS ${rss.at(-1)!.toFixed(0)} MiB`);
+        const { memory } = (await hourly.stats()) as { memory?: { heapUsedMiB: number; heapTotalMiB: number; externalMiB: number } };
+        const heap = memory ? ` (main thread's JS heap ${memory.heapUsedMiB} used of ${memory.heapTotalMiB}, external ${memory.externalMiB})` : '';
+        console.log(`[bench] timers: ${done} published, batch at ${rates.at(-1)!.toFixed(0)}/s, API process RSS ${rss.at(-1)!.toFixed(0)} MiB${heap}`);
       }
       const waiting = async () => Number((await client.workflowService.countWorkflowExecutions({ namespace: 'default', query: WAITING_QUERY })).count);
       const publishedAt = performance.now();
