@@ -280,6 +280,8 @@ interface Figures {
   eagerShare: number;
   cpu: Record<string, number>;
   peakPssMiB: number;
+  /** Each process tree's PSS at the moment of the peak. */
+  peakPssParts: Record<string, number>;
   round?: number;
 }
 
@@ -348,9 +350,15 @@ async function main() {
       const cpuBefore = Object.fromEntries(Object.entries(parts).map(([k, pids]) => [k, cpuOf(pids, table)]));
       const statsBefore = await system.stats();
       let peakPss = 0;
+      let peakParts: Record<string, number> = {};
       const sampler = setInterval(() => {
-        const pids = [...tree(temporal.process.pid!), ...pgPids(), ...tree(system.child.pid!)];
-        peakPss = Math.max(peakPss, pids.reduce((s, pid) => s + pssMiB(pid), 0));
+        const now = {
+          temporal: tree(temporal.process.pid!).reduce((s, pid) => s + pssMiB(pid), 0),
+          postgres: pgPids().reduce((s, pid) => s + pssMiB(pid), 0),
+          [system.name]: tree(system.child.pid!).reduce((s, pid) => s + pssMiB(pid), 0),
+        };
+        const sum = Object.values(now).reduce((a, b) => a + b, 0);
+        if (sum > peakPss) [peakPss, peakParts] = [sum, now];
       }, 250);
       const published: { id: string; paths: string[]; at: number }[] = [];
       const t0 = performance.now();
@@ -393,6 +401,7 @@ async function main() {
         eagerShare: starts > 0 ? (statsAfter.eager - statsBefore.eager) / starts : NaN,
         cpu,
         peakPssMiB: peakPss,
+        peakPssParts: peakParts,
       };
     }
 
@@ -412,7 +421,8 @@ async function main() {
         for (const s of [...systems.slice(round % systems.length), ...systems.slice(0, round % systems.length)]) {
           const f = await run(s, scenario, events, fanOut, rate);
           rounds.push({ ...f, round });
-          console.log(`[bench] round ${round + 1} ${f.system.padEnd(6)} ${scenario.padEnd(14)} ${f.perSecond.toFixed(1)}/s p50 ${f.p50.toFixed(0)} ms p99 ${f.p99.toFixed(0)} ms`);
+          const pss = Object.entries(f.peakPssParts).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+          console.log(`[bench] round ${round + 1} ${f.system.padEnd(6)} ${scenario.padEnd(14)} ${f.perSecond.toFixed(1)}/s p50 ${f.p50.toFixed(0)} ms p99 ${f.p99.toFixed(0)} ms; peak PSS ${f.peakPssMiB.toFixed(0)} MiB (${pss})`);
         }
       }
     }
@@ -439,6 +449,7 @@ async function main() {
           eagerShare: m((f) => f.eagerShare),
           cpu: Object.fromEntries(Object.keys(mine[0]!.cpu).map((k) => [k, m((f) => f.cpu[k]!)])),
           peakPssMiB: Math.max(...mine.map((f) => f.peakPssMiB)),
+          peakPssParts: mine.reduce((a, b) => (b.peakPssMiB > a.peakPssMiB ? b : a)).peakPssParts,
         });
       }
     }

@@ -49,6 +49,9 @@ async function main() {
     maxConcurrentActivityTaskExecutions: config.workerMaxActivities,
     maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
     maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
+    // The same workflow-task pollers as anvil's worker (count and split): each holds a slot an eager start needs.
+    maxConcurrentWorkflowTaskPolls: Math.min(config.workerMaxWorkflowTaskPolls, config.workerMaxWorkflowTasks),
+    nonStickyToStickyPollRatio: 0.5,
     maxCachedWorkflows: config.workerMaxCachedWorkflows,
     // The same sandbox watchdog setting as anvil's worker (ANVIL_WORKFLOW_DEADLOCK_TIMEOUT_MS), so the
     // references pay for it exactly when anvil does.

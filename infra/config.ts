@@ -43,7 +43,8 @@ export const configSchema = z.object({
   ANVIL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   ANVIL_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(200),
   ANVIL_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10_000).default(40),
-  ANVIL_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(250),
+  ANVIL_WORKER_MAX_WORKFLOW_TASK_POLLS: z.coerce.number().int().min(2).max(100).default(10),
+  ANVIL_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(100),
   ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().min(1).max(1_000).default(10),
   ANVIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   ANVIL_EMBEDDED_WORKER: booleanFromEnv.optional(),
@@ -102,6 +103,8 @@ export interface Config {
   retentionDays: number;
   workerMaxActivities: number;
   workerMaxWorkflowTasks: number;
+  /** Workflow-task pollers; each holds a task slot while it polls, so fewer leave more slots for eager starts. */
+  workerMaxWorkflowTaskPolls: number;
   workerMaxCachedWorkflows: number;
   maxInFlightPerEndpoint: number;
   /** A prebuilt workflow bundle (`npm run build`); unset: the compiled entry points use dist/'s, tsx bundles at start. */
@@ -185,6 +188,7 @@ export function loadConfig(
     retentionDays: c.ANVIL_RETENTION_DAYS,
     workerMaxActivities: c.ANVIL_WORKER_MAX_ACTIVITIES,
     workerMaxWorkflowTasks: c.ANVIL_WORKER_MAX_WORKFLOW_TASKS,
+    workerMaxWorkflowTaskPolls: c.ANVIL_WORKER_MAX_WORKFLOW_TASK_POLLS,
     workerMaxCachedWorkflows: c.ANVIL_WORKER_MAX_CACHED_WORKFLOWS,
     maxInFlightPerEndpoint: c.ANVIL_MAX_IN_FLIGHT_PER_ENDPOINT,
     workflowBundle: c.ANVIL_WORKFLOW_BUNDLE,

@@ -62,8 +62,9 @@ export async function createWorker({ config, connection, store, facts, endpoints
     maxConcurrentActivityTaskExecutions: config.workerMaxActivities,
     maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
     // Started eagerly, most first tasks never reach a poller; those that do (a busy or absent API worker)
-    // wait on the shared queue, so keep half the pollers there.
-    maxConcurrentWorkflowTaskPolls: Math.min(20, config.workerMaxWorkflowTasks),
+    // wait on the shared queue, so keep half the pollers there. Each poller holds a workflow-task slot
+    // while it polls: a slot it holds is one an eager start cannot take.
+    maxConcurrentWorkflowTaskPolls: Math.min(config.workerMaxWorkflowTaskPolls, config.workerMaxWorkflowTasks),
     nonStickyToStickyPollRatio: 0.5,
     // Workflows waiting on long retry timers need no cache; evicted ones replay when their timer fires.
     maxCachedWorkflows: config.workerMaxCachedWorkflows,
