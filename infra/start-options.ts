@@ -16,6 +16,8 @@ export function partitionTargets(input: Omit<EventWorkflowInput, 'targets' | 'pa
   }));
 }
 
+const memoOf = (memo: Record<string, unknown>) => (Object.keys(memo).length > 0 ? { memo } : {});
+
 /**
  * An event workflow's start: everything the delivery log lists it by is named here, in the start itself
  * (no upsert on the happy path). A re-run for one target (`resend`) starts with that target's state.
@@ -40,14 +42,14 @@ export function eventStartOptions(
       { key: sa.endpointIds, value: input.targets.map((t) => t.id) },
       ...(resendOf && single ? [{ key: sa.targetStates, value: [resendOf.status, `${single.id}:${resendOf.status}`] }] : []),
     ],
-    memo: {
-      tenant_id: input.tenantId,
-      event_type: input.eventType,
-      policy: input.policy.name,
+    // Only what the search attributes and the input do not already show: the tenant, the type and the
+    // policy are there, and a memo written at the start costs the server on every event (measured: the
+    // start's search attributes and memo together were ~1 ms of Temporal's CPU per delivery in a burst).
+    ...memoOf({
       ...(input.partition ? { partition: `${input.partition.index + 1} of ${input.partition.count}` } : {}),
       ...(classic ? { url: classic.url, url_source: classic.source } : {}),
       ...(resendOf && single ? { [single.id]: resendOf, manual: true } : {}),
-    },
+    }),
     staticSummary: resendOf
       ? `re-send of ${input.eventId}:${single?.id}`
       : `${input.eventType} → ${single ? (classic ? classic.url : single.id) : `${input.targets.length} endpoints`}`,
