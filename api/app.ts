@@ -122,12 +122,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(docsRouter(openapi));
   app.use('/portal', portalRouter(full));
   app.use('/v1', noStore, auth.middleware);
+  // Publishing first: the hottest routes skip the other routers' matching (no two routers share a path).
+  app.use('/v1', eventsRouter(full));
+  app.use('/v1', classicRouter(full));
   app.use('/v1', portalSessionsRouter(full));
   app.use('/v1', tenantsRouter(full, auth));
   app.use('/v1', apiKeysRouter(full, auth));
   app.use('/v1', endpointsRouter(full));
-  app.use('/v1', eventsRouter(full));
-  app.use('/v1', classicRouter(full));
   app.use('/v1', deliveriesRouter(full));
   if (deps.listenSessions) app.use('/v1', listenRouter({ ...full, listen: deps.listenSessions.store, relay: deps.listenSessions.relay }));
   app.use(methodNotAllowed(openapi));
