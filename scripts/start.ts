@@ -52,6 +52,21 @@ function supervise(name: string, script: string, env: NodeJS.ProcessEnv): Superv
   return s;
 }
 
+/**
+ * The workflow bundle, built by a child process that exits: bundling (webpack) inside the API process
+ * left it ~100 MiB larger for as long as it ran; the API loads the file instead.
+ */
+async function bundleWorkflowsInChild(out: string): Promise<string> {
+  const child = fork(path.join(ROOT, 'scripts', 'build-workflow-bundle.ts'), [out], {
+    cwd: ROOT,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`bundling the workflow code failed (exit ${code})`);
+  return out;
+}
+
 async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
@@ -126,6 +141,7 @@ async function main() {
     await migrate(db, log);
     await db.end();
     if (await buildPortal()) log('built the Settings pages (dist/portal)');
+    const workflowBundle = await bundleWorkflowsInChild(path.join(dataDir, 'workflow-bundle.js'));
 
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -133,6 +149,7 @@ async function main() {
       DATABASE_URL: databaseUrl,
       ANVIL_ADMIN_KEY: adminKey,
       ANVIL_ALLOW_INSECURE_TARGETS: config.allowInsecureTargets ? '1' : '0',
+      ANVIL_WORKFLOW_BUNDLE: workflowBundle,
     };
     children.push(supervise('api', 'api/main.ts', env));
     await waitForHealth(`http://localhost:${config.port}/healthz`, 120_000);
