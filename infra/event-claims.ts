@@ -5,12 +5,11 @@
 // 32 concurrent publishers took 142 statements. Each PostgreSQL round trip is a write(2) and a wake-up of
 // a server process: fewer of them is less CPU on both sides.
 import type { Db } from './db';
-import { DELIVERY_COLUMNS_OF_E, EVENT_COLUMNS, forDelivery, type DeliveryRow, type EndpointForDelivery, type EndpointRow, type EventRow } from './store';
+import { DELIVERY_COLUMNS_OF_E, EVENT_COLUMNS, forDelivery, type DeliveryRow, type EndpointRow, type EventRow, type SubscribedEndpoint } from './store';
 
 const MAX_IN_FLIGHT = 1;
 const MAX_BATCH = 200;
 
-export type SubscribedEndpoint = EndpointForDelivery & Pick<EndpointRow, 'id' | 'filter'>;
 export interface Claim {
   /** This publish inserted the row (false: the id existed, and `row` is the stored one). */
   inserted: boolean;

@@ -98,6 +98,9 @@ export interface EndpointForDelivery {
   failingSince: Date | null;
 }
 
+/** An endpoint subscribed to an event's type, with what its filter and its first attempt need. */
+export type SubscribedEndpoint = EndpointForDelivery & Pick<EndpointRow, 'id' | 'filter'>;
+
 export type DeliveryRow = Pick<EndpointRow, 'url' | 'status' | 'secret' | 'previous_secret' | 'signature_scheme' | 'failing_since'> & { previous_valid: boolean };
 const DELIVERY_COLUMNS =
   'url, status, secret, previous_secret, previous_secret_expires_at > now() AS previous_valid, signature_scheme, failing_since';
@@ -423,7 +426,7 @@ export function createStore(db: Db) {
     },
 
     /** Enabled endpoints of a tenant subscribed to a type, with what an attempt needs (filters are the caller's). */
-    async subscribedEndpoints(tenantId: string, type: string): Promise<(EndpointForDelivery & Pick<EndpointRow, 'id' | 'filter'>)[]> {
+    async subscribedEndpoints(tenantId: string, type: string): Promise<SubscribedEndpoint[]> {
       const r = await db.query<DeliveryRow & Pick<EndpointRow, 'id' | 'filter'>>(
         `SELECT id, filter, ${DELIVERY_COLUMNS} FROM endpoints
           WHERE tenant_id = $1 AND deleted_at IS NULL AND status = 'enabled' AND $2 = ANY(events) ORDER BY id`,
@@ -554,21 +557,6 @@ export function createStore(db: Db) {
 
     // --- events (idempotency) ---------------------------------------------------------------------
     /** Inserts the event row; on an id already taken returns the existing row instead. */
-    async claimEvent(row: Omit<EventRow, 'created_at' | 'started_at'>): Promise<{ inserted: boolean; row: EventRow }> {
-      const inserted = await db.query<EventRow>(
-        `INSERT INTO events (id, tenant_id, kind, type, body) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (id) DO NOTHING RETURNING ${EVENT_COLUMNS}`,
-        [row.id, row.tenant_id, row.kind, row.type, JSON.stringify(row.body)],
-      );
-      if (inserted.rows[0]) return { inserted: true, row: inserted.rows[0] };
-      const existing = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1`, [row.id]);
-      return { inserted: false, row: existing.rows[0]! };
-    },
-
-    async markEventStarted(id: string): Promise<void> {
-      await db.query('UPDATE events SET started_at = now() WHERE id = $1 AND started_at IS NULL', [id]);
-    },
-
     async getEvent(tenantId: string, id: string): Promise<EventRow | null> {
       const r = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
       return r.rows[0] ?? null;
