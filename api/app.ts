@@ -1,11 +1,9 @@
 // The Express application, built from injected dependencies so a test can mount the real routes.
-import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../infra/config';
 import type { Db } from '../infra/db';
-import { log, withRequestLogger, type Logger } from '../infra/log';
+import type { Logger } from '../infra/log';
 import { httpMetrics } from '../infra/metrics';
 import { classicPolicy, standardPolicy, type RetryPolicy } from '../domain/policies';
 import { createEndpointCache, type EndpointCache } from '../infra/endpoint-cache';
@@ -16,6 +14,7 @@ import type { Store } from '../infra/store';
 import { createAuthenticator } from './auth';
 import { errorHandler, routeNotFound } from './errors';
 import { checkJsonShape } from './json-limits';
+import { requestLog } from './request-log';
 import { methodNotAllowed, openApiDocument } from './openapi';
 import { createRateLimits } from './rate-limits';
 import { apiKeysRouter } from './routes/api-keys';
@@ -63,9 +62,6 @@ export interface AppDeps {
 export type RouteDeps = Required<Pick<AppDeps, 'policies' | 'taskQueue' | 'eagerStart' | 'endpoints' | 'claims'>> &
   AppDeps & { rateLimits: ReturnType<typeof createRateLimits> };
 
-/** A caller's X-Request-Id is kept when it is a sane token; otherwise one is made. */
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
-
 export function createApp(deps: AppDeps): Express {
   const rateLimits = createRateLimits(deps.db, deps.config);
   const full: RouteDeps = {
@@ -88,25 +84,7 @@ export function createApp(deps: AppDeps): Express {
     const t = deps.config.trustProxy;
     app.set('trust proxy', /^\d+$/.test(t) ? Number(t) : t.split(',').map((s) => s.trim()));
   }
-  app.use(
-    pinoHttp({
-      logger: deps.logger ?? log(),
-      quietReqLogger: true,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      // Method, path and status only: no headers (Authorization) and no query string or body.
-      serializers: {
-        req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url.split('?')[0] }),
-        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-      },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    }),
-  );
-  app.use((req, _res, next) => withRequestLogger(req.log, next));
+  app.use(requestLog(deps.logger));
   app.use(httpMetrics);
   app.use(securityHeaders({ hsts: deps.config.hsts }));
   app.use(

@@ -60,7 +60,14 @@ export function createLogger(opts: { level?: string; name?: string; destination?
 }
 
 let processLogger: Logger = createLogger({ level: 'info' });
-const requestScope = new AsyncLocalStorage<Logger>();
+
+/** A request's logging scope: its id, and the child logger made the first time something logs in it. */
+interface RequestScope {
+  reqId: string;
+  base: Logger;
+  child?: Logger;
+}
+const requestScope = new AsyncLocalStorage<RequestScope>();
 
 /** Replaces the process logger (entry points call this once with the configured level and name). */
 export function setProcessLogger(logger: Logger): void {
@@ -69,10 +76,14 @@ export function setProcessLogger(logger: Logger): void {
 
 /** The logger for the current context: the request's (with its reqId) inside a request, else the process's. */
 export function log(): Logger {
-  return requestScope.getStore() ?? processLogger;
+  const scope = requestScope.getStore();
+  if (!scope) return processLogger;
+  // Made on first use: most requests log nothing but their request line, and a pino child per
+  // request (bindings serialized, redaction set up) was most of what request logging cost.
+  return (scope.child ??= scope.base.child({ reqId: scope.reqId }));
 }
 
-/** Runs `fn` (the rest of a request's handling) with `logger` as what `log()` returns. */
-export function withRequestLogger<T>(logger: Logger, fn: () => T): T {
-  return requestScope.run(logger, fn);
+/** Runs `fn` (the rest of a request's handling) with a logger carrying `reqId` as what `log()` returns. */
+export function withRequestLogger<T>(base: Logger, reqId: string, fn: () => T): T {
+  return requestScope.run({ reqId, base }, fn);
 }
