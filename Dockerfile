@@ -31,6 +31,8 @@ COPY migrations ./migrations
 COPY --from=build /app/dist ./dist
 # Workers load the prebuilt workflow bundle instead of bundling at start.
 ENV ANVIL_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
+# The JS heap's ceiling (scripts/node-flags.ts says why); override NODE_OPTIONS to raise it.
+ENV NODE_OPTIONS=--max-old-space-size=1024
 USER node
 EXPOSE 3000
 CMD ["node", "dist/api/main.js"]

@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from '../infra/config';
 import { createDb, migrate } from '../infra/db';
 import { buildPortal } from './build-portal';
 import { demoPortalLink } from './demo-portal';
+import { NODE_FLAGS } from './node-flags';
 import {
   adminKeyFor,
   startEmbeddedPostgres,
@@ -36,7 +37,7 @@ function supervise(name: string, script: string, env: NodeJS.ProcessEnv): Superv
     const child = fork(path.join(ROOT, script), [], {
       cwd: ROOT,
       env,
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...NODE_FLAGS],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     s.child = child;

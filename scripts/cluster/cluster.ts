@@ -11,6 +11,7 @@ import { Connection } from '@temporalio/client';
 import { PROJECT_ROOT } from '../../infra/paths';
 import { ensureTemporalBinaries, type TemporalBinaries } from './binaries';
 import { freePort, portInUse, startEmbeddedPostgres } from '../local-services';
+import { NODE_FLAGS } from '../node-flags';
 import { PidService, ProcessService, type Log, type Service } from './services';
 
 export const SCHEMA_SCRIPT = path.join(PROJECT_ROOT, 'deploy', 'temporal-schema.sh');
@@ -276,7 +277,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         {
           name: `worker-${i}`,
           command: process.execPath,
-          args: [path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')],
+          args: [...NODE_FLAGS, path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')],
           // Each worker-only process serves its own /metrics (the API processes serve theirs on PORT).
           env: { ...appEnv, ANVIL_METRICS_PORT: String(await freePort()) },
           ipc: true,
@@ -297,7 +298,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         {
           name: `api-${i + 1}`,
           command: process.execPath,
-          args: [path.join(PROJECT_ROOT, 'dist', 'api', 'main.js')],
+          args: [...NODE_FLAGS, path.join(PROJECT_ROOT, 'dist', 'api', 'main.js')],
           env: { ...appEnv, PORT: String(port) },
           ipc: true,
           readyProbe: async () => (await fetch(`${url}/healthz`)).ok,
