@@ -13,7 +13,7 @@
 // Printed per run: deliveries/s, publish-to-receipt p50/p99, history events and state transitions per
 // delivery, the share of eager starts, CPU ms per delivery by process, peak PSS of all processes.
 import { fork, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -26,7 +26,9 @@ import { createStore } from '../infra/store';
 import { buildWorkflowBundle } from '../scripts/build-workflow-bundle';
 import { freePort, startEmbeddedPostgres, startTemporalDevServer, stopProcess } from '../scripts/local-services';
 import { startClusterTemporal } from '../scripts/cluster/cluster';
+import { NODE_FLAGS } from '../scripts/node-flags';
 import { BENCH_ADMIN_KEY, WAITING_QUERY, workflowIdsOf } from './anvil-under-test';
+import { cpuOf, processTable, rssMiB, tree } from './proc';
 
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 400);
 const DELIVERIES_F10 = Number(process.env.BENCH_DELIVERIES_F10 ?? 2000);
@@ -40,58 +42,6 @@ const SCENARIOS = process.env.BENCH_SCENARIOS ? process.env.BENCH_SCENARIOS.spli
 const SYSTEMS = (process.env.BENCH_SYSTEMS ?? 'naive,floor,anvil').split(',') as SystemName[];
 const quiet = () => {};
 type SystemName = 'naive' | 'floor' | 'anvil';
-
-// ---------------------------------------------------------------------------------------------------------
-// Processes: CPU and memory from /proc
-
-function processTable(): Map<number, { ppid: number; cpu: number }> {
-  const table = new Map<number, { ppid: number; cpu: number }>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      table.set(Number(entry), { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / 100 });
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return table;
-}
-
-/** A process and its descendants. */
-function tree(root: number, table = processTable()): number[] {
-  const out: number[] = [];
-  const stack = [root];
-  while (stack.length > 0) {
-    const pid = stack.pop()!;
-    if (!table.has(pid)) continue;
-    out.push(pid);
-    for (const [child, info] of table) if (info.ppid === pid) stack.push(child);
-  }
-  return out;
-}
-
-function cpuOf(pids: number[], table = processTable()): number {
-  return pids.reduce((sum, pid) => sum + (table.get(pid)?.cpu ?? 0), 0);
-}
-
-function pssMiB(pid: number): number {
-  try {
-    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    return Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
-
-function rssMiB(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // The receivers: ten loopback endpoints on ten ports (the ten targets of a fan-out are ten destinations,
@@ -205,7 +155,8 @@ const pending = new Map<ChildProcess, Map<string, (m: Reply) => void>>();
 async function forkSystem(name: SystemName, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url?: string }> {
   const child = fork(path.join(__dirname, 'system-process.ts'), [name], {
     env: { ...process.env, ...env },
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
+    // The flags the API and worker processes run with in production, for every system alike.
+    execArgv: ['--import', 'tsx', ...NODE_FLAGS, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ready = await new Promise<{ url?: string }>((resolve, reject) => {
@@ -337,7 +288,9 @@ async function main() {
     const connection = await Connection.connect({ address: temporal.address });
     cleanups.push(() => connection.close());
     const client = new Client({ connection });
-    const pgPids = () => tree(pg.pid ?? 0);
+    // Peak memory is sampled by a child process of its own (bench/pss-sampler.ts): not counted in any CPU column.
+    const sampler = fork(path.join(__dirname, 'pss-sampler.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    cleanups.push(() => void sampler.kill());
 
     async function run(system: System, scenario: string, events: number, fanOut: 1 | 10, rate?: number): Promise<Figures> {
       const table = processTable();
@@ -349,17 +302,7 @@ async function main() {
       };
       const cpuBefore = Object.fromEntries(Object.entries(parts).map(([k, pids]) => [k, cpuOf(pids, table)]));
       const statsBefore = await system.stats();
-      let peakPss = 0;
-      let peakParts: Record<string, number> = {};
-      const sampler = setInterval(() => {
-        const now = {
-          temporal: tree(temporal.process.pid!).reduce((s, pid) => s + pssMiB(pid), 0),
-          postgres: pgPids().reduce((s, pid) => s + pssMiB(pid), 0),
-          [system.name]: tree(system.child.pid!).reduce((s, pid) => s + pssMiB(pid), 0),
-        };
-        const sum = Object.values(now).reduce((a, b) => a + b, 0);
-        if (sum > peakPss) [peakPss, peakParts] = [sum, now];
-      }, 250);
+      sampler.send({ type: 'start', roots: { temporal: temporal.process.pid!, postgres: pg.pid ?? 0, [system.name]: system.child.pid! } });
       const published: { id: string; paths: string[]; at: number }[] = [];
       const t0 = performance.now();
       const one = async () => {
@@ -370,8 +313,14 @@ async function main() {
       if (rate) await paced(events, rate, one);
       else await lanes(events, LANES, one);
       const keys = published.flatMap((p) => p.paths.map((x) => ({ key: `${p.id}|${x}`, at: p.at })));
-      await waitFor(() => keys.every((k) => receiver.firstAt.has(k.key)), 600_000, `${system.name} ${scenario} receipts`);
-      clearInterval(sampler);
+      // Checked from the first key not yet seen on: each poll costs next to nothing (this process's CPU is counted).
+      let seen = 0;
+      const allSeen = () => {
+        while (seen < keys.length && receiver.firstAt.has(keys[seen]!.key)) seen++;
+        return seen === keys.length;
+      };
+      await waitFor(allSeen, 600_000, `${system.name} ${scenario} receipts`);
+      const { peakPssMiB: peakPss, peakPssParts: peakParts } = await ask<{ peakPssMiB: number; peakPssParts: Record<string, number> }>(sampler, { type: 'stop' });
       const last = Math.max(...keys.map((k) => receiver.firstAt.get(k.key)!));
       const latencies = keys.map((k) => receiver.firstAt.get(k.key)! - k.at).sort((a, b) => a - b);
       await new Promise((r) => setTimeout(r, 1500)); // let workflows complete before reading CPU and histories
