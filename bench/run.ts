@@ -485,7 +485,7 @@ async function main() {
       console.log(`\n${TIMERS} deliveries to a failing endpoint (first retry in 1 h): ${count} waiting on retry timers, ${drainedS.toFixed(0)} s after the last publish`);
       console.log(`publish rate per batch of ${batch} (events/s): ${rates.map((r) => r.toFixed(0)).join(', ')}`);
       console.log(`last batch / first batch: ${(rates.at(-1)! / rates[0]!).toFixed(2)}×   (target ≥ 0.8×)`);
-      console.log(`API process (hosts the worker) RSS after each batch (MiB): ${rss.map((r) => r.toFixed(0)).join(', ')}; now ${rssNow.toFixed(0)}; peak ${Math.max(...rss, rssNow).toFixed(0)}   (target ≤ 500 MB)`);
+      console.log(`API process (hosts the worker) RSS after each batch (MiB): ${rss.map((r) => r.toFixed(0)).join(', ')}; now ${rssNow.toFixed(0)}; peak ${Math.max(...rss, rssNow).toFixed(0)}   (target ≤ 500 MB = 477 MiB)`);
       receiver.failing = false;
     }
   } finally {
