@@ -4,7 +4,7 @@
 //   - PostgreSQL: a throwaway embedded cluster, or a throwaway database on DATABASE_URL's server;
 //   - the workflow bundle, built once for every test worker, and the Settings pages (dist/portal);
 //   - the time-skipping test server is started by the workflow tests themselves (TEMPORAL_TEST_SERVER).
-// `npm test -- test/unit/signing.test.ts` runs only the files given.
+// `npm test -- test/unit/signing.test.ts` runs only the files given; `npm test -- test/unit` every file under it.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -59,7 +59,15 @@ async function main(): Promise<number> {
   // --test-name-pattern=… passed through.
   const args = process.argv.slice(2);
   const options = args.filter((a) => a.startsWith('--'));
-  const named = args.filter((a) => !a.startsWith('--')).map((f) => path.resolve(f));
+  // A directory stands for the test files under it (node 20's runner, given a directory, runs nothing).
+  const named = args
+    .filter((a) => !a.startsWith('--'))
+    .flatMap((f) => {
+      const full = path.resolve(f);
+      if (!existsSync(full)) throw new Error(`no such test file or directory: ${f}`);
+      return statSync(full).isDirectory() ? testFiles(full) : [full];
+    });
+  if (args.some((a) => !a.startsWith('--')) && named.length === 0) throw new Error(`no *.test.ts file under ${args.filter((a) => !a.startsWith('--')).join(', ')}`);
   const packages = path.join(ROOT, 'packages');
   const files =
     named.length > 0
