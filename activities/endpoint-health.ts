@@ -6,6 +6,7 @@
 // request was sent, and an attempt must not be repeated for bookkeeping.
 import type { AttemptOutcome } from './http-client';
 import type { EndpointForDelivery, Store } from '../infra/store';
+import { log as currentLog } from '../infra/log';
 
 /** "5 days", "36 h", "90 s": the span as the reason states it. */
 export function describeSpan(ms: number): string {
@@ -26,7 +27,7 @@ export function disabledReason(spanMs: number, since: Date, outcome: Pick<Attemp
   return `every delivery attempt failed for ${describeSpan(spanMs)} (since ${since.toISOString()}); last error: ${last}`;
 }
 
-export function createEndpointHealth(store: Store, failureSpanMs: number, log: (line: string) => void = (l) => console.error(l)) {
+export function createEndpointHealth(store: Store, failureSpanMs: number, log: (line: string) => void = (l) => currentLog().warn(l)) {
   return async function noteOutcome(endpointId: string, endpoint: EndpointForDelivery, outcome: AttemptOutcome): Promise<void> {
     try {
       if (outcome.ok) {

@@ -9,6 +9,7 @@ import { ENDPOINT_DISABLED_CHANNEL, type EndpointRow, type Store } from '../infr
 import type { ChannelListener } from '../infra/pg-channels';
 import { cancelDeliveries } from './delivery-commands';
 import { publishEvent, type PublishDeps } from './publish';
+import { log as currentLog } from '../infra/log';
 
 export const DISABLE_SWEEP_MS = 30_000;
 
@@ -19,7 +20,7 @@ export function disabledNoticeEventId(endpoint: Pick<EndpointRow, 'id' | 'disabl
 
 export function startEndpointHealth(
   deps: PublishDeps & { temporal: Client; store: Store; channels: ChannelListener; sweepMs?: number },
-  log: (line: string) => void = (l) => console.error(l),
+  log: (line: string) => void = (l) => currentLog().warn(l),
 ) {
   let running: Promise<void> | null = null;
   let again = false;

@@ -9,6 +9,7 @@ import type { ChannelListener } from '../infra/pg-channels';
 import { LISTEN_REQUEST_CHANNEL, type ListenStore } from '../infra/listen-store';
 import type { Store } from '../infra/store';
 import { cancelDeliveries } from './delivery-commands';
+import { log as currentLog } from '../infra/log';
 
 /** A comment line on every stream this often keeps proxies from closing an idle one. */
 export const STREAM_PING_MS = 15_000;
@@ -26,7 +27,7 @@ export interface ListenRelay {
 
 export function createListenRelay(
   deps: { listen: ListenStore; store: Store; temporal: Client; channels: ChannelListener; timeoutMs: number },
-  log: (line: string) => void = (l) => console.error(l),
+  log: (line: string) => void = (l) => currentLog().warn(l),
 ): ListenRelay {
   const holder = `api_${randomBytes(6).toString('hex')}`;
   const streams = new Map<string, ServerResponse>();

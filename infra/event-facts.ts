@@ -9,11 +9,12 @@
 // deliveries (their detail still reads it from the history) and a repeated client id finds the workflow
 // already started.
 import type { Db } from './db';
+import { log as currentLog } from './log';
 
 export const FLUSH_MS = 100;
 const MAX_BATCH = 500;
 
-export function createEventFacts(db: Db, onError: (err: Error) => void = (err) => console.error(`[event-facts] ${err.message}`)) {
+export function createEventFacts(db: Db, onError: (err: Error) => void = (err) => currentLog().warn(`[event-facts] ${err.message}`)) {
   let pending = new Map<string, Record<string, number>>();
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> = Promise.resolve();

@@ -4,6 +4,7 @@
 // notifications sent while the connection was down are lost: whoever relies on them sweeps instead.
 import pg from 'pg';
 import type { Db } from './db';
+import { log as currentLog } from './log';
 
 const RECONNECT_DELAY_MS = 1000;
 
@@ -14,7 +15,7 @@ export interface ChannelListener {
   close(): Promise<void>;
 }
 
-export function createChannelListener(db: Db, log: (line: string) => void = (l) => console.error(l)): ChannelListener {
+export function createChannelListener(db: Db, log: (line: string) => void = (l) => currentLog().warn(l)): ChannelListener {
   const handlers = new Map<string, Set<(payload: string) => void>>();
   const reconnectHooks = new Set<() => void>();
   let client: pg.Client | null = null;
