@@ -5,7 +5,7 @@
 // 32 concurrent publishers took 142 statements. Each PostgreSQL round trip is a write(2) and a wake-up of
 // a server process: fewer of them is less CPU on both sides.
 import type { Db } from './db';
-import { DELIVERY_COLUMNS_OF_E, EVENT_COLUMNS, forDelivery, type DeliveryRow, type EndpointRow, type EventRow, type SubscribedEndpoint } from './store';
+import { DELIVERY_COLUMNS_OF_E, EVENT_COLUMNS, forDelivery, subscribedTo, type DeliveryRow, type EndpointRow, type EventRow, type SubscribedEndpoint } from './store';
 
 const MAX_IN_FLIGHT = 1;
 const MAX_BATCH = 200;
@@ -43,9 +43,7 @@ export function createEventClaims(db: Db) {
              SELECT i.id AS event_id, ins.id IS NOT NULL AS inserted, e.id, e.filter, ${DELIVERY_COLUMNS_OF_E}
                FROM input AS i
                LEFT JOIN ins ON ins.id = i.id
-               LEFT JOIN endpoints AS e
-                 ON i.kind = 'event' AND e.tenant_id = i.tenant_id AND e.deleted_at IS NULL AND e.status = 'enabled'
-                AND i.type = ANY(e.events)
+               LEFT JOIN endpoints AS e ON i.kind = 'event' AND ${subscribedTo('i.tenant_id', 'i.type')}
               ORDER BY i.id, e.id`,
       values: [
         batch.map((w) => w.event.id),

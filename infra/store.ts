@@ -108,6 +108,14 @@ const DELIVERY_COLUMNS =
 /** DELIVERY_COLUMNS of a join's `endpoints AS e`. */
 export const DELIVERY_COLUMNS_OF_E = DELIVERY_COLUMNS.replace(/(^|, )(\w+)/g, '$1e.$2');
 
+/**
+ * Which endpoints an event goes to, as SQL over `endpoints AS e`: the tenant's endpoints that are enabled,
+ * not deleted and subscribed to the event's type. One rule for the publish-time claim (infra/event-claims.ts)
+ * and the legacy fan-out (subscribedEndpoints); `tenant` and `type` are SQL expressions (parameters, columns).
+ */
+export const subscribedTo = (tenant: string, type: string) =>
+  `e.tenant_id = ${tenant} AND e.deleted_at IS NULL AND e.status = 'enabled' AND ${type} = ANY(e.events)`;
+
 export function forDelivery(row: DeliveryRow): EndpointForDelivery {
   const secrets = [row.secret];
   if (row.previous_secret && row.previous_valid) secrets.push(row.previous_secret);
@@ -428,8 +436,7 @@ export function createStore(db: Db) {
     /** Enabled endpoints of a tenant subscribed to a type, with what an attempt needs (filters are the caller's). */
     async subscribedEndpoints(tenantId: string, type: string): Promise<SubscribedEndpoint[]> {
       const r = await db.query<DeliveryRow & Pick<EndpointRow, 'id' | 'filter'>>(
-        `SELECT id, filter, ${DELIVERY_COLUMNS} FROM endpoints
-          WHERE tenant_id = $1 AND deleted_at IS NULL AND status = 'enabled' AND $2 = ANY(events) ORDER BY id`,
+        `SELECT e.id, e.filter, ${DELIVERY_COLUMNS_OF_E} FROM endpoints AS e WHERE ${subscribedTo('$1', '$2')} ORDER BY e.id`,
         [tenantId, type],
       );
       return r.rows.map((row) => ({ id: row.id, filter: row.filter, ...forDelivery(row) }));
