@@ -13,7 +13,7 @@
 // Printed per run: deliveries/s, publish-to-receipt p50/p99, history events and state transitions per
 // delivery, the share of eager starts, CPU ms per delivery by process, peak PSS of all processes.
 import { fork, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -152,16 +152,27 @@ function ask<T>(child: ChildProcess, message: { type: string; id?: string; [fiel
 }
 const pending = new Map<ChildProcess, Map<string, (m: Reply) => void>>();
 
+/**
+ * Where the systems' own output goes: a file per process, so the bench's output holds only its figures
+ * (anvil's API logs a line per request). Each process writes its file itself: the bench's CPU column does
+ * not pay for forwarding its lines.
+ */
+const SYSTEM_LOGS = mkdtempSync(path.join(os.tmpdir(), 'anvil-bench-logs-'));
+let systemsForked = 0;
+
 async function forkSystem(name: SystemName, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url?: string }> {
+  const logFile = path.join(SYSTEM_LOGS, `${++systemsForked}-${name}.log`);
+  const out = openSync(logFile, 'w');
   const child = fork(path.join(__dirname, 'system-process.ts'), [name], {
     env: { ...process.env, ...env },
     // The flags the API and worker processes run with in production, for every system alike.
     execArgv: ['--import', 'tsx', ...NODE_FLAGS, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', out, out, 'ipc'],
   });
+  closeSync(out); // the child holds its own copy
   const ready = await new Promise<{ url?: string }>((resolve, reject) => {
     child.once('message', (m: { url?: string }) => resolve(m));
-    child.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}); its output: ${logFile}`)));
   });
   return { child, url: ready.url };
 }
@@ -241,7 +252,7 @@ async function main() {
   chmodSync(scratch, 0o755); // PostgreSQL runs as its own user and must reach its data dir
   const cleanups: (() => Promise<unknown> | void)[] = [() => rmSync(scratch, { recursive: true, force: true })];
   try {
-    console.log(`[bench] ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; bursts of ${DELIVERIES} (f1) and ${DELIVERIES_F10} (f10) deliveries, ${LANES} lanes; paced ${RATE}/s for ${PACED_SECONDS} s; ${ROUNDS} round(s)`);
+    console.log(`[bench] ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; bursts of ${DELIVERIES} (f1) and ${DELIVERIES_F10} (f10) deliveries, ${LANES} lanes; paced ${RATE}/s for ${PACED_SECONDS} s; ${ROUNDS} round(s); the systems' own output: ${SYSTEM_LOGS}`);
     // BENCH_TEMPORAL=cluster: the real server on its own PostgreSQL (npm run cluster's), not the dev server.
     const temporal =
       process.env.BENCH_TEMPORAL === 'cluster'
