@@ -22,14 +22,10 @@ export function requestLog(logger?: Logger): RequestHandler {
     const method = req.method;
     const path = req.url.split('?', 1)[0];
     res.once('close', () => {
-      const responseTime = Math.round(performance.now() - started);
       const status = res.statusCode;
-      if (!res.writableFinished) {
-        base.warn({ reqId, req: { method, path }, res: { status }, responseTime }, 'request aborted');
-        return;
-      }
-      const line = { reqId, req: { method, path }, res: { status }, responseTime };
-      if (status >= 500) base.error(line, 'request completed');
+      const line = { reqId, req: { method, path }, res: { status }, responseTime: Math.round(performance.now() - started) };
+      if (!res.writableFinished) base.warn(line, 'request aborted');
+      else if (status >= 500) base.error(line, 'request completed');
       else if (status >= 400) base.warn(line, 'request completed');
       else base.info(line, 'request completed');
     });

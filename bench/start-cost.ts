@@ -3,7 +3,7 @@
 // eagerly from one process in batches of START_COST_BATCH (400) from 32 lanes, four variants alternating
 // (nothing; the static summary; anvil's four search attributes; both), START_COST_ROUNDS (5) batches
 // each; printed: the server's CPU ms per workflow, median and each batch.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
@@ -12,16 +12,11 @@ import { searchAttributes as sa } from '../domain/contract';
 import { newEventId } from '../domain/ids';
 import { ensureNamespaceSetup } from '../infra/namespace';
 import { freePort, startTemporalDevServer } from '../scripts/local-services';
+import { cpuOf } from './proc';
 
 const BATCH = Number(process.env.START_COST_BATCH ?? 400);
 const ROUNDS = Number(process.env.START_COST_ROUNDS ?? 5);
 const quiet = () => {};
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 const summary = 'lead.created → ep_01JABCDEFGHJKMNPQRSTVWXYZ';
 const attributes = (id: string) => [
@@ -57,7 +52,7 @@ async function main() {
     const pid = server.process.pid!;
     const batch = async (variant: string, n: number) => {
       let next = 0;
-      const before = cpuSeconds(pid);
+      const before = cpuOf([pid]);
       await Promise.all(
         Array.from({ length: 32 }, async () => {
           while (next < n) {
@@ -69,7 +64,7 @@ async function main() {
         }),
       );
       await new Promise((r) => setTimeout(r, 1500)); // the server finishes its writes
-      return ((cpuSeconds(pid) - before) * 1000) / n;
+      return ((cpuOf([pid]) - before) * 1000) / n;
     };
     const names = Object.keys(variants);
     for (const name of [...names, ...names]) await batch(name, 100); // warm-up

@@ -12,6 +12,7 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../infra/config';
 import * as postActivity from './post-activity';
 import { startAnvilForBench } from './anvil-under-test';
+import { workerTuning } from '../worker/create-worker';
 import { applyWorkflowStackTraces } from '../worker/sdk-patch';
 
 type Message = { type: 'start'; id: string; urls: string[]; body: string } | { type: 'stats' };
@@ -46,16 +47,8 @@ async function main() {
     taskQueue,
     workflowBundle: { codePath: process.env.BENCH_BUNDLE! },
     activities: postActivity,
-    maxConcurrentActivityTaskExecutions: config.workerMaxActivities,
-    maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
-    maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
-    // The same workflow-task pollers as anvil's worker (count and split): each holds a slot an eager start needs.
-    maxConcurrentWorkflowTaskPolls: Math.min(config.workerMaxWorkflowTaskPolls, config.workerMaxWorkflowTasks),
-    nonStickyToStickyPollRatio: 0.5,
-    maxCachedWorkflows: config.workerMaxCachedWorkflows,
-    // The same sandbox watchdog setting as anvil's worker (ANVIL_WORKFLOW_DEADLOCK_TIMEOUT_MS), so the
-    // references pay for it exactly when anvil does.
-    ...({ isolateExecutionTimeout: config.workflowDeadlockTimeoutMs } as object),
+    // The same slots, pollers, cache and watchdog as anvil's worker.
+    ...workerTuning(config),
   });
   const running = worker.run();
   // naive: an ordinary client (its own gRPC connection, no eager start); floor: the worker's connection.

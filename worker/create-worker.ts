@@ -26,6 +26,27 @@ export interface WorkerDeps {
   listen?: ListenTransportDeps;
 }
 
+/**
+ * Slots, pollers, cache and the sandbox watchdog, from the configuration: anvil's workers and the bench's
+ * reference workers (bench/system-process.ts) take them from here, so both pay for the same settings.
+ */
+export function workerTuning(config: Config) {
+  return {
+    maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
+    maxConcurrentActivityTaskExecutions: config.workerMaxActivities,
+    maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
+    // Started eagerly, most first tasks never reach a poller; those that do (a busy or absent API worker)
+    // wait on the shared queue, so keep half the pollers there. Each poller holds a workflow-task slot
+    // while it polls: a slot it holds is one an eager start cannot take.
+    maxConcurrentWorkflowTaskPolls: Math.min(config.workerMaxWorkflowTaskPolls, config.workerMaxWorkflowTasks),
+    nonStickyToStickyPollRatio: 0.5,
+    // Workflows waiting on long retry timers need no cache; evicted ones replay when their timer fires.
+    maxCachedWorkflows: config.workerMaxCachedWorkflows,
+    // Not in the SDK's option types, but read (scripts/patch-temporal-worker.mjs says why and what 0 gives up).
+    ...({ isolateExecutionTimeout: config.workflowDeadlockTimeoutMs } as object),
+  };
+}
+
 export async function createWorker({ config, connection, store, facts, endpoints, workflowBundlePath, http, taskQueue, listen }: WorkerDeps) {
   const direct =
     http ??
@@ -58,18 +79,7 @@ export async function createWorker({ config, connection, store, facts, endpoints
       temporal: new Client({ connection, namespace: config.temporalNamespace }),
       eagerStart: true,
     }),
-    maxConcurrentLocalActivityExecutions: config.workerMaxActivities,
-    maxConcurrentActivityTaskExecutions: config.workerMaxActivities,
-    maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks,
-    // Started eagerly, most first tasks never reach a poller; those that do (a busy or absent API worker)
-    // wait on the shared queue, so keep half the pollers there. Each poller holds a workflow-task slot
-    // while it polls: a slot it holds is one an eager start cannot take.
-    maxConcurrentWorkflowTaskPolls: Math.min(config.workerMaxWorkflowTaskPolls, config.workerMaxWorkflowTasks),
-    nonStickyToStickyPollRatio: 0.5,
-    // Workflows waiting on long retry timers need no cache; evicted ones replay when their timer fires.
-    maxCachedWorkflows: config.workerMaxCachedWorkflows,
-    // Not in the SDK's option types, but read (scripts/patch-temporal-worker.mjs says why and what 0 gives up).
-    ...({ isolateExecutionTimeout: config.workflowDeadlockTimeoutMs } as object),
+    ...workerTuning(config),
   });
   return { worker, http: client };
 }
