@@ -28,7 +28,7 @@ import { freePort, startEmbeddedPostgres, startTemporalDevServer, stopProcess } 
 import { startClusterTemporal } from '../scripts/cluster/cluster';
 import { NODE_FLAGS } from '../scripts/node-flags';
 import { BENCH_ADMIN_KEY, WAITING_QUERY, workflowIdsOf } from './anvil-under-test';
-import { cpuOf, processTable, rssMiB, tree } from './proc';
+import { cpuOf, processTable, rssMiB, treeCpu } from './proc';
 
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 400);
 const DELIVERIES_F10 = Number(process.env.BENCH_DELIVERIES_F10 ?? 2000);
@@ -304,14 +304,15 @@ async function main() {
     cleanups.push(() => void sampler.kill());
 
     async function run(system: System, scenario: string, events: number, fanOut: 1 | 10, rate?: number): Promise<Figures> {
-      const table = processTable();
-      const parts: Record<string, number[]> = {
-        temporal: tree(temporal.process.pid!, table),
-        postgres: tree(pg.pid ?? 0, table),
-        [system.name]: tree(system.child.pid!, table),
-        'bench (publisher, receiver)': [process.pid],
+      // Each part's processes are found again at the end: PostgreSQL's backends come and go with the pool.
+      const parts: Record<string, (table: ReturnType<typeof processTable>) => number> = {
+        temporal: (table) => treeCpu(temporal.process.pid!, table),
+        postgres: (table) => treeCpu(pg.pid ?? 0, table),
+        [system.name]: (table) => treeCpu(system.child.pid!, table),
+        'bench (publisher, receiver)': (table) => cpuOf([process.pid], table), // not its memory sampler
       };
-      const cpuBefore = Object.fromEntries(Object.entries(parts).map(([k, pids]) => [k, cpuOf(pids, table)]));
+      const table = processTable();
+      const cpuBefore = Object.fromEntries(Object.entries(parts).map(([k, cpuIn]) => [k, cpuIn(table)]));
       const statsBefore = await system.stats();
       sampler.send({ type: 'start', roots: { temporal: temporal.process.pid!, postgres: pg.pid ?? 0, [system.name]: system.child.pid! } });
       const published: { id: string; paths: string[]; at: number }[] = [];
@@ -336,7 +337,7 @@ async function main() {
       const latencies = keys.map((k) => receiver.firstAt.get(k.key)! - k.at).sort((a, b) => a - b);
       await new Promise((r) => setTimeout(r, 1500)); // let workflows complete before reading CPU and histories
       const after = processTable();
-      const cpu = Object.fromEntries(Object.entries(parts).map(([k, pids]) => [k, ((cpuOf(pids, after) - cpuBefore[k]!) * 1000) / keys.length]));
+      const cpu = Object.fromEntries(Object.entries(parts).map(([k, cpuIn]) => [k, ((cpuIn(after) - cpuBefore[k]!) * 1000) / keys.length]));
       const statsAfter = await system.stats();
       const sample = published.slice(0, fanOut === 1 ? 30 : 6);
       let history = 0;
