@@ -12,22 +12,32 @@ import { log, withRequestLogger, type Logger } from '../infra/log';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+// The request line names no secret field (its fields are fixed above), so it is written without the
+// logger's redaction pass: with SECRET_FIELDS' 33 wildcard paths that pass was ~23 µs of a ~26 µs line.
+const unredacted = new WeakMap<Logger, Logger>();
+function lineLoggerOf(base: Logger): Logger {
+  let lines = unredacted.get(base);
+  if (!lines) unredacted.set(base, (lines = base.child({}, { redact: [] })));
+  return lines;
+}
+
 export function requestLog(logger?: Logger): RequestHandler {
   return (req, res, next) => {
     const given = req.headers['x-request-id'];
     const reqId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('X-Request-Id', reqId);
     const base = logger ?? log();
+    const lines = lineLoggerOf(base);
     const started = performance.now();
     const method = req.method;
     const path = req.url.split('?', 1)[0];
     res.once('close', () => {
       const status = res.statusCode;
       const line = { reqId, req: { method, path }, res: { status }, responseTime: Math.round(performance.now() - started) };
-      if (!res.writableFinished) base.warn(line, 'request aborted');
-      else if (status >= 500) base.error(line, 'request completed');
-      else if (status >= 400) base.warn(line, 'request completed');
-      else base.info(line, 'request completed');
+      if (!res.writableFinished) lines.warn(line, 'request aborted');
+      else if (status >= 500) lines.error(line, 'request completed');
+      else if (status >= 400) lines.warn(line, 'request completed');
+      else lines.info(line, 'request completed');
     });
     withRequestLogger(base, reqId, next);
   };
