@@ -17,6 +17,9 @@ interface Line {
   res?: { status: number };
   responseTime?: number;
   step?: string;
+  service?: string;
+  headers?: Record<string, unknown>;
+  endpoint?: Record<string, unknown>;
 }
 
 async function withApp(fn: (url: string, lines: Line[]) => Promise<void>) {
@@ -30,6 +33,10 @@ async function withApp(fn: (url: string, lines: Line[]) => Promise<void>) {
       log().info({ step: 'later' }, 'still handling');
       res.json({ ok: true });
     }, 5);
+  });
+  app.get('/secrets', (_req, res) => {
+    log().warn({ headers: { authorization: 'Bearer sk_live_abc' }, endpoint: { id: 'ep_1', secret: 'whsec_xyz' } }, 'logged with secrets');
+    res.json({ ok: true });
   });
   app.get('/missing', (_req, res) => void res.status(404).json({ error: 'not_found' }));
   app.get('/broken', (_req, res) => void res.status(503).json({ error: 'down' }));
@@ -82,5 +89,16 @@ void test('a request the client abandons is logged once, as aborted', async () =
     await settle();
     const slow = lines.filter((l) => l.req?.path === '/slow');
     assert.deepEqual(slow.map((l) => [l.level, l.msg]), [['warn', 'request aborted']]);
+  });
+});
+
+void test("what a handler logs is redacted by field name; the request line keeps the logger's bindings", async () => {
+  await withApp(async (url, lines) => {
+    await fetch(`${url}/secrets`);
+    await settle();
+    const [logged, line] = lines.filter((l) => l.req?.path === '/secrets' || l.msg === 'logged with secrets');
+    assert.deepEqual([logged?.msg, logged?.headers, logged?.endpoint], ['logged with secrets', { authorization: '[redacted]' }, { id: 'ep_1', secret: '[redacted]' }]);
+    assert.equal(JSON.stringify(lines).includes('sk_live_abc') || JSON.stringify(lines).includes('whsec_xyz'), false);
+    assert.deepEqual([line?.msg, line?.service, line?.reqId], ['request completed', 'test', logged?.reqId]);
   });
 });
