@@ -1,9 +1,10 @@
 // `anvil-webhooks` (npx anvil-webhooks …): login, listen, trigger, deliveries tail.
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { apiCall } from './api.js';
+import { apiCall, ApiCallError } from './api.js';
 import { listen } from './listen.js';
 import { loadSettings, readSaved, writeSaved } from './settings.js';
+import { createTail, tailLine, type TailDelivery } from './tail.js';
 
 const USAGE = `Usage: anvil-webhooks <command>
 
@@ -19,16 +20,6 @@ const out = (line: string) => console.log(line);
 interface EventType {
   name: string;
   example?: unknown;
-}
-
-interface DeliverySummary {
-  id: string;
-  event_id: string | null;
-  event_type: string | null;
-  status: string;
-  attempts: number;
-  last_status_code: number | null;
-  next_attempt_at: string | null;
 }
 
 function readData(value: string): unknown {
@@ -83,22 +74,22 @@ export async function main(argv: string[]): Promise<number> {
       if (positionals[0] !== 'tail') throw new Error('usage: anvil-webhooks deliveries tail');
       const settings = loadSettings();
       const intervalMs = Math.max(0.5, Number(values.interval) || 2) * 1000;
-      const seen = new Map<string, string>();
-      let first = true;
+      const tail = createTail({
+        newest: async (limit) => (await apiCall<{ data: TailDelivery[] }>(settings, 'GET', `/v1/deliveries?limit=${limit}`)).data,
+        one: async (id) => {
+          try {
+            const d = await apiCall<Omit<TailDelivery, 'attempts'> & { attempts: unknown[] }>(settings, 'GET', `/v1/deliveries/${encodeURIComponent(id)}`);
+            return { ...d, attempts: d.attempts.length };
+          } catch (err) {
+            if (err instanceof ApiCallError && err.status === 404) return null;
+            throw err;
+          }
+        },
+      });
       let stop = false;
       void untilSignal().then(() => (stop = true));
       while (!stop) {
-        const page = await apiCall<{ data: DeliverySummary[] }>(settings, 'GET', '/v1/deliveries?limit=50');
-        for (const d of [...page.data].reverse()) {
-          const state = `${d.status}/${d.attempts}`;
-          if (seen.get(d.id) === state) continue;
-          seen.set(d.id, state);
-          if (first) continue; // only what happens from now on
-          const code = d.last_status_code === null ? '' : ` [${d.last_status_code}]`;
-          const next = d.next_attempt_at ? `, next attempt ${d.next_attempt_at}` : '';
-          out(`${new Date().toISOString().slice(11, 19)}  ${d.id}  ${d.event_type ?? ''}  ${d.status}${code} after ${d.attempts} attempt(s)${next}`);
-        }
-        first = false;
+        for (const d of await tail.poll()) out(tailLine(d));
         await new Promise((r) => setTimeout(r, intervalMs));
       }
       return 0;
