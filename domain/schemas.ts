@@ -224,7 +224,20 @@ export const createListenSessionSchema = z.strictObject({
     .transform((types) => [...new Set(types)])
     .optional()
     .meta({ description: 'the event types to receive (default: all)' }),
-  forward_to: z.string().max(2048).optional().meta({ description: "the CLI's local URL, shown in the endpoint's description" }),
+  // Shown in the endpoint's description (at most 500 characters, as the API's own descriptions).
+  forward_to: z
+    .string({ error: 'must be a string URL' })
+    .max(400, 'must be at most 400 characters')
+    .refine((value) => {
+      if ([...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return false;
+      try {
+        return ['http:', 'https:'].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) URL without control characters')
+    .optional()
+    .meta({ description: "the CLI's local URL, shown in the endpoint's description" }),
   secret: z
     .string()
     .max(200)

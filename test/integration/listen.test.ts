@@ -178,6 +178,11 @@ void test('Ctrl-C removes the endpoint at once; the next session keeps the secre
   const refused = await call(a, 'POST', '/v1/listen-sessions', tenant.key, { events: ['lead.nope'], forward_to: local.url });
   assert.equal(refused.status, 400);
   assert.equal(refused.body.error.details[0].path, 'events[0]', JSON.stringify(refused.body));
+  // forward_to is stored and shown in the endpoint's description: an http(s) URL, no NUL (PostgreSQL's text refuses it).
+  for (const forward_to of ['http://localhost:4000/x\u0000y', 'ftp://localhost/x', 'localhost:4000', `http://localhost/${'a'.repeat(400)}`]) {
+    const bad = await call(a, 'POST', '/v1/listen-sessions', tenant.key, { forward_to });
+    assert.deepEqual([bad.status, bad.body.error.details[0].path], [400, 'forward_to'], JSON.stringify(bad.body));
+  }
   const unknown = await call(a, 'DELETE', '/v1/listen-sessions/ls_01M8XYWH721GWG8KPAPSKY76DE', tenant.key);
   assert.equal(unknown.status, 404);
   const first = cli(['listen', '--forward-to', local.url], b.url, tenant.key);
