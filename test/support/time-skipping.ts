@@ -54,12 +54,14 @@ export async function startTimeSkipping(opts: { maxInFlightPerOrigin?: number } 
   let worker: Worker | null = null;
   let running: Promise<void> | null = null;
   let closing: Promise<void> | null = null;
+  const facts = createEventFacts(db);
   const close = () => (closing ??= shutDown());
   const shutDown = async () => {
     if (worker && worker.getState() === 'RUNNING') worker.shutdown();
     await running?.catch((err: unknown) => console.error(err));
     await http?.close();
     await env.teardown();
+    await facts.flush(); // written behind: before the pool ends, as the API process does on close
     await db.end();
   };
   try {
@@ -72,7 +74,7 @@ export async function startTimeSkipping(opts: { maxInFlightPerOrigin?: number } 
       namespace: env.namespace ?? 'default',
       taskQueue,
       workflowBundle: { codePath: requireEnv('ANVIL_TEST_WORKFLOW_BUNDLE') },
-      activities: createActivities({ store, http, facts: createEventFacts(db), temporal: env.client }),
+      activities: createActivities({ store, http, facts, temporal: env.client }),
     });
     running = worker.run();
     return { env, store, db, taskQueue, close };
