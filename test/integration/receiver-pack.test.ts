@@ -38,10 +38,12 @@ void test('npm pack → npm install of the tarball: require, import and the CLI 
     writeFileSync(file, code);
     return spawnSync(process.execPath, [file], { cwd: project, input, encoding: 'utf8' });
   };
+  // The installed package's name, spliced into the probe scripts (so this file does not import it itself).
+  const pkg = JSON.stringify('anvil-webhooks');
   const reads = `let s = ''; process.stdin.on('data', (c) => (s += c)); process.stdin.on('end', () => { const { body, headers, secret } = JSON.parse(s);`;
-  const cjs = check(`const { verify } = require('anvil-webhooks'); ${reads} console.log(verify(body, headers, secret), verify(body + ' ', headers, secret)); });`, 'cjs');
+  const cjs = check(`const { verify } = require(${pkg}); ${reads} console.log(verify(body, headers, secret), verify(body + ' ', headers, secret)); });`, 'cjs');
   assert.equal(cjs.stdout.trim(), 'true false', cjs.stderr);
-  const esm = check(`import { verify } from 'anvil-webhooks'; ${reads} console.log(verify(body, headers, secret), verify(body, headers, 'whsec_' + 'b'.repeat(32))); });`, 'mjs');
+  const esm = check(`import { verify } from ${pkg}; ${reads} console.log(verify(body, headers, secret), verify(body, headers, 'whsec_' + 'b'.repeat(32))); });`, 'mjs');
   assert.equal(esm.stdout.trim(), 'true false', esm.stderr);
 
   const help = spawnSync(path.join(project, 'node_modules/.bin/anvil-webhooks'), ['help'], { cwd: project, encoding: 'utf8' });
