@@ -28,6 +28,7 @@ import { portalRouter } from './portal/pages';
 import { portalSessionsRouter } from './portal/sessions';
 import { listenRouter } from './routes/listen';
 import type { ListenRelay } from './listen-relay';
+import type { ChannelListener } from '../infra/pg-channels';
 import { tenantsRouter } from './routes/tenants';
 import { noStore, securityHeaders } from './security-headers';
 
@@ -38,6 +39,8 @@ export interface AppDeps {
   store: Store;
   temporal: Client;
   adminKey: string;
+  /** The process's LISTEN connection: API-key revocations and tenant deletions reach the key cache through it. */
+  channels: ChannelListener;
   /** Where started events and first-attempt outcomes are noted (written behind, in batches). */
   facts: EventFacts;
   /** The client shares a NativeConnection with a worker of this process: start workflows eagerly. */
@@ -73,9 +76,8 @@ export function createApp(deps: AppDeps): Express {
     claims: deps.claims ?? createEventClaims(deps.db),
     rateLimits,
   };
-  const auth = createAuthenticator(deps.store, deps.adminKey, rateLimits);
+  const auth = createAuthenticator(deps.store, deps.adminKey, rateLimits, deps.channels);
   const app = express();
-  app.locals.close = () => auth.close();
   app.disable('x-powered-by');
   // Every /v1 answer is Cache-Control: no-store: an ETag (a SHA-1 of each body) would buy nothing.
   app.set('etag', false);
@@ -113,9 +115,4 @@ export function createApp(deps: AppDeps): Express {
   app.use(routeNotFound);
   app.use(errorHandler);
   return app;
-}
-
-/** Stops what the app runs beside its routes (the key-revocation listener). */
-export async function closeApp(app: Express): Promise<void> {
-  await (app.locals.close as () => Promise<void>)();
 }

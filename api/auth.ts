@@ -7,7 +7,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { tenantIdSchema } from '../domain/schemas';
-import type { Store, Tenant } from '../infra/store';
+import { log } from '../infra/log';
+import type { ChannelListener } from '../infra/pg-channels';
+import { AUTH_CHANGES_CHANNEL, type Store, type Tenant } from '../infra/store';
 import { ApiError, parseField } from './errors';
 import { isPortalSessionToken, portalPrincipal } from './portal/auth';
 import { setRateLimitHeaders, tooManyRequests, type RateLimits } from './rate-limits';
@@ -37,7 +39,6 @@ export interface Authenticator {
   middleware: RequestHandler;
   /** Drops a key (by its SHA-256 hex) or, with `tenant:<id>`, every key of a tenant from the cache. */
   forget(change: string | null): void;
-  close(): Promise<void>;
 }
 
 export const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
@@ -64,7 +65,8 @@ export async function refuse(limits: RateLimits, res: Response, address: string,
   throw new ApiError(401, code, message);
 }
 
-export function createAuthenticator(store: Store, adminKey: string, limits: RateLimits): Authenticator {
+/** `channels`: the process's LISTEN connection (infra/pg-channels.ts), which carries revocations and deletions. */
+export function createAuthenticator(store: Store, adminKey: string, limits: RateLimits, channels: ChannelListener): Authenticator {
   const adminDigest = digest(adminKey);
   const recent = new Map<string, { tenant: Tenant; until: number }>();
   const forget = (change: string | null) => {
@@ -73,7 +75,12 @@ export function createAuthenticator(store: Store, adminKey: string, limits: Rate
     const tenantId = change.slice('tenant:'.length);
     for (const [hash, entry] of recent) if (entry.tenant.id === tenantId) recent.delete(hash);
   };
-  const listener = store.listenAuthChanges(forget);
+  // While the connection is down notifications are lost: after it is back the whole cache goes.
+  channels.onReconnect(() => forget(null));
+  channels
+    .listen(AUTH_CHANGES_CHANNEL, forget)
+    .then(() => forget(null))
+    .catch((err: unknown) => log().warn(`[auth] LISTEN failed, cached keys live out their ${API_KEY_CACHE_TTL_MS / 1000} s: ${(err as Error).message}`));
   const tenantForKey = async (key: string, hash: string): Promise<Tenant | null> => {
     const hit = recent.get(hash);
     if (hit && hit.until > Date.now()) return hit.tenant;
@@ -113,7 +120,7 @@ export function createAuthenticator(store: Store, adminKey: string, limits: Rate
     req.principal = { kind: 'tenant', tenant, keyHash: hash.toString('hex') };
     next();
   };
-  return { middleware, forget, close: () => listener.close() };
+  return { middleware, forget };
 }
 
 export const requireAdmin: RequestHandler = (req, _res, next) => {

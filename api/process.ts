@@ -3,7 +3,7 @@
 // are started eagerly: the first workflow task comes back with the start and runs here, with no matching
 // round trip. Eager start falls back to ordinary dispatch by itself when this worker has no free slot.
 // Used by `npm run api`, `npm start`, the tests and the benchmark. Its /metrics carries its worker's
-// metrics while that runs; close() closes everything it opened, the app's LISTEN connection included.
+// metrics while that runs; close() closes everything it opened, its LISTEN connection included.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
@@ -22,7 +22,7 @@ import { createStore, type Store } from '../infra/store';
 import { countWaitingThrough, sdkRuntimeMetrics } from '../infra/telemetry';
 import { connectWorkerConnection, DEFAULT_TEMPORAL_ADDRESS } from '../infra/temporal';
 import { createWorker } from '../worker/create-worker';
-import { closeApp, createApp } from './app';
+import { createApp } from './app';
 import { classicPolicy, standardPolicy } from '../domain/policies';
 import { createChannelListener, type ChannelListener } from '../infra/pg-channels';
 import { createListenStore } from '../infra/listen-store';
@@ -54,7 +54,7 @@ export interface ApiProcess {
   db: Db;
   store: Store;
   facts: EventFacts;
-  /** This process's LISTEN connection (endpoint health, listen sessions). */
+  /** This process's LISTEN connection (API-key revocations, endpoint health, listen sessions). */
   channels: ChannelListener;
   worker: Worker | null;
   /** Starts (again) the embedded worker. */
@@ -83,6 +83,7 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
     store,
     temporal: client,
     adminKey: opts.adminKey,
+    channels,
     facts,
     endpoints,
     claims,
@@ -158,7 +159,6 @@ export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProce
       await processHandle.stopWorker();
       await channels.close();
       await facts.flush();
-      await closeApp(app); // its LISTEN connection goes back to the pool before the pool ends
       await connection.close();
       await db.end();
     },

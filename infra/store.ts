@@ -1,6 +1,5 @@
 // Every SQL statement of the service, behind typed functions that the API and the activities share.
 import { createHash } from 'node:crypto';
-import type { PoolClient } from 'pg';
 import type { Db } from './db';
 import { PLAN_ENDPOINT_LIMITS, type ObjectType, type Plan } from '../domain/catalog';
 import type { EndpointFilter } from '../domain/filters';
@@ -250,54 +249,6 @@ export function createStore(db: Db) {
       await db.query('SELECT pg_notify($1, $2)', [AUTH_CHANGES_CHANNEL, row.key_hash]);
       const { key_hash: keyHash, ...view } = row;
       return { row: view, keyHash };
-    },
-
-    /**
-     * Calls `onChange` with each notification on AUTH_CHANGES_CHANNEL, and with null whenever the
-     * listening connection was (re)established, when changes may have been missed. Reconnects by itself.
-     */
-    listenAuthChanges(onChange: (payload: string | null) => void): { close(): Promise<void> } {
-      let closed = false;
-      let current: PoolClient | null = null;
-      let retry: NodeJS.Timeout | null = null;
-      const connect = async () => {
-        if (closed) return;
-        try {
-          const client = await db.connect();
-          if (closed) {
-            client.release();
-            return;
-          }
-          current = client;
-          client.on('notification', (n) => onChange(n.payload ?? null));
-          client.once('error', () => {
-            if (current === client) current = null;
-            client.release(true);
-            if (!closed) retry = setTimeout(() => void connect(), 1000);
-          });
-          await client.query(`LISTEN ${AUTH_CHANGES_CHANNEL}`);
-          onChange(null);
-        } catch {
-          if (current) {
-            current.release(true);
-            current = null;
-          }
-          if (!closed) retry = setTimeout(() => void connect(), 1000);
-        }
-      };
-      void connect();
-      return {
-        async close() {
-          closed = true;
-          if (retry) clearTimeout(retry);
-          const client = current;
-          current = null;
-          if (client) {
-            await client.query(`UNLISTEN ${AUTH_CHANGES_CHANNEL}`).catch(() => {});
-            client.release();
-          }
-        },
-      };
     },
 
     // --- endpoints --------------------------------------------------------------------------------
