@@ -1,0 +1,62 @@
+// The tenant-key cache of api/auth.ts, on a real Express app and socket, with the channel listener and the
+// key lookup played by the test: a key is looked up once while cached; a notification naming its hash
+// (a revocation on any instance), a `tenant:<id>` notification (a deletion) or a reconnect of the LISTEN
+// connection (notifications may have been lost) makes the next request look it up again.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createAuthenticator } from '../../api/auth';
+import { errorHandler } from '../../api/errors';
+import type { RateLimits } from '../../api/rate-limits';
+import type { ChannelListener } from '../../infra/pg-channels';
+import { AUTH_CHANGES_CHANNEL, type Store, type Tenant } from '../../infra/store';
+
+void test('a cached key is looked up again after a revocation notice, a tenant deletion notice, or a LISTEN reconnect', async () => {
+  const key = 'anv_sk_test_cache_0123456789abcdef';
+  const hash = createHash('sha256').update(key).digest('hex');
+  const tenant: Tenant = { id: 'tnt_01JABCDEFGHJKMNPQRSTVWXYZ', name: 'Acme', plan: 'free' as Tenant['plan'], created_at: new Date() };
+  let valid = true;
+  let lookups = 0;
+  const store = { tenantForApiKey: (k: string) => (lookups++, Promise.resolve(k === key && valid ? tenant : null)) } as unknown as Store;
+  const limits = { auth: { blockedFor: () => 0, fail: () => Promise.resolve({ allowed: true, limit: 10, remaining: 9, resetMs: 1000 }), limit: 10, windowSeconds: 60 } } as unknown as RateLimits;
+  const handlers = new Map<string, (payload: string) => void>();
+  const reconnectHooks: (() => void)[] = [];
+  const channels: ChannelListener = {
+    listen: (channel, handler) => (handlers.set(channel, handler), Promise.resolve()),
+    onReconnect: (hook) => void reconnectHooks.push(hook),
+    close: () => Promise.resolve(),
+  };
+  const auth = createAuthenticator(store, 'admin-key-for-the-cache-test', limits, channels);
+  const app = express();
+  app.get('/v1/whoami', auth.middleware, (req, res) => void res.json({ ok: true }));
+  app.use(errorHandler);
+  const server = http.createServer(app).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/whoami`;
+  const status = async () => (await fetch(url, { headers: { authorization: `Bearer ${key}` } })).status;
+  try {
+    await new Promise((r) => setImmediate(r)); // the listen() promise settles
+    const notify = handlers.get(AUTH_CHANGES_CHANNEL);
+    assert.ok(notify, `the authenticator listens on ${AUTH_CHANGES_CHANNEL}`);
+
+    assert.deepEqual([await status(), await status(), lookups], [200, 200, 1], 'cached after the first lookup');
+    notify(hash);
+    assert.deepEqual([await status(), lookups], [200, 2], 'a notice naming its hash: looked up again');
+    notify(`tenant:${tenant.id}`);
+    assert.deepEqual([await status(), lookups], [200, 3], 'a notice naming its tenant: looked up again');
+    notify('some-other-hash');
+    notify('tenant:tnt_01JZZZZZZZZZZZZZZZZZZZZZZZ');
+    assert.deepEqual([await status(), lookups], [200, 3], 'notices about other keys and tenants leave it cached');
+
+    valid = false; // revoked while the LISTEN connection was down: no notice came
+    assert.deepEqual([await status(), lookups], [200, 3], 'still cached: nothing said otherwise');
+    for (const hook of reconnectHooks) hook();
+    assert.deepEqual([await status(), lookups], [401, 4], 'after the reconnect the cache is gone: refused');
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
