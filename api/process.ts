@@ -66,7 +66,8 @@ export interface ApiProcess {
 
 export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProcess> {
   const { config } = opts;
-  const db = createDb(opts.databaseUrl, opts.poolSize ?? 10);
+  const poolSize = opts.poolSize ?? 10;
+  const db = createDb(opts.databaseUrl, poolSize, { keepOpen: poolSize });
   const store = createStore(db);
   const facts = createEventFacts(db, (err) => log().warn(`event facts not written: ${err.message}`));
   const endpoints = createEndpointCache();

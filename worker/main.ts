@@ -16,7 +16,7 @@ async function main() {
   const config = loadConfig(process.env);
   setProcessLogger(createLogger({ level: config.logLevel, name: 'worker' }));
   await installTelemetry({ logger: log(), sdkMetrics: config.metricsPort > 0 });
-  const db = createDb(requireSetting(config.databaseUrl, 'DATABASE_URL'));
+  const db = createDb(requireSetting(config.databaseUrl, 'DATABASE_URL'), 10, { keepOpen: 10 });
   const connection = await connectWorkerConnection(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS);
   const facts = createEventFacts(db, (err) => log().warn(`event facts not written: ${err.message}`));
   const channels = createChannelListener(db);
