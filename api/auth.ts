@@ -69,7 +69,13 @@ export async function refuse(limits: RateLimits, res: Response, address: string,
 export function createAuthenticator(store: Store, adminKey: string, limits: RateLimits, channels: ChannelListener): Authenticator {
   const adminDigest = digest(adminKey);
   const recent = new Map<string, { tenant: Tenant; until: number }>();
+  /** Lookups under way, by hash: the 32 requests of a burst that miss together share one. */
+  const pending = new Map<string, Promise<Tenant | null>>();
+  /** Bumped by every notice: a lookup that a notice overtook answers its requests but is not cached. */
+  let generation = 0;
   const forget = (change: string | null) => {
+    generation += 1;
+    pending.clear();
     if (change === null) return recent.clear();
     if (!change.startsWith('tenant:')) return void recent.delete(change);
     const tenantId = change.slice('tenant:'.length);
@@ -81,14 +87,29 @@ export function createAuthenticator(store: Store, adminKey: string, limits: Rate
     .listen(AUTH_CHANGES_CHANNEL, forget)
     .then(() => forget(null))
     .catch((err: unknown) => log().warn(`[auth] LISTEN failed, cached keys live out their ${API_KEY_CACHE_TTL_MS / 1000} s: ${(err as Error).message}`));
-  const tenantForKey = async (key: string, hash: string): Promise<Tenant | null> => {
+  const tenantForKey = (key: string, hash: string): Promise<Tenant | null> => {
     const hit = recent.get(hash);
-    if (hit && hit.until > Date.now()) return hit.tenant;
-    const tenant = await store.tenantForApiKey(key);
-    if (recent.size >= API_KEY_CACHE_MAX) recent.clear();
-    if (tenant) recent.set(hash, { tenant, until: Date.now() + API_KEY_CACHE_TTL_MS });
-    else recent.delete(hash);
-    return tenant;
+    if (hit && hit.until > Date.now()) return Promise.resolve(hit.tenant);
+    const shared = pending.get(hash);
+    if (shared) return shared;
+    const startedIn = generation;
+    const lookup = store
+      .tenantForApiKey(key)
+      .then((tenant) => {
+        // A revocation committed while this lookup ran may not be in its answer: only a lookup no notice
+        // overtook is cached.
+        if (generation === startedIn) {
+          if (recent.size >= API_KEY_CACHE_MAX) recent.clear();
+          if (tenant) recent.set(hash, { tenant, until: Date.now() + API_KEY_CACHE_TTL_MS });
+          else recent.delete(hash);
+        }
+        return tenant;
+      })
+      .finally(() => {
+        if (pending.get(hash) === lookup) pending.delete(hash);
+      });
+    pending.set(hash, lookup);
+    return lookup;
   };
   const middleware: RequestHandler = async (req, res, next) => {
     const address = clientAddress(req);

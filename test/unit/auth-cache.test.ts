@@ -60,3 +60,68 @@ void test('a cached key is looked up again after a revocation notice, a tenant d
     server.close();
   }
 });
+
+void test('requests that miss together share one lookup; a lookup overtaken by a revocation notice is not cached', async () => {
+  const key = 'anv_sk_test_flight_0123456789abcdef';
+  const hash = createHash('sha256').update(key).digest('hex');
+  const tenant: Tenant = { id: 'tnt_01JABCDEFGHJKMNPQRSTVWXYZ', name: 'Acme', plan: 'free' as Tenant['plan'], created_at: new Date() };
+  let valid = true;
+  let lookups = 0;
+  // Each lookup waits until the test lets it answer (with the key's validity at that moment).
+  const waiting: (() => void)[] = [];
+  const answerAll = () => waiting.splice(0).forEach((answer) => answer());
+  const store = {
+    tenantForApiKey: (k: string) => {
+      lookups += 1;
+      return new Promise<Tenant | null>((resolve) => waiting.push(() => resolve(k === key && valid ? tenant : null)));
+    },
+  } as unknown as Store;
+  const limits = { auth: { blockedFor: () => 0, fail: () => Promise.resolve({ allowed: true, limit: 10, remaining: 9, resetMs: 1000 }), limit: 10, windowSeconds: 60 } } as unknown as RateLimits;
+  let notify: ((payload: string) => void) | undefined;
+  const channels: ChannelListener = {
+    listen: (_channel, handler) => ((notify = handler), Promise.resolve()),
+    onReconnect: () => {},
+    close: () => Promise.resolve(),
+  };
+  const auth = createAuthenticator(store, 'admin-key-for-the-flight-test', limits, channels);
+  const app = express();
+  app.get('/v1/whoami', auth.middleware, (req, res) => void res.json({ ok: true }));
+  app.use(errorHandler);
+  const server = http.createServer(app).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/whoami`;
+  const status = async () => (await fetch(url, { headers: { authorization: `Bearer ${key}` } })).status;
+  const until = async (what: string, check: () => boolean) => {
+    for (let i = 0; !check(); i++) {
+      if (i > 500) assert.fail(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  try {
+    await new Promise((r) => setImmediate(r)); // the listen() promise settles
+    // 32 requests with a key not cached yet: one lookup, and all 32 get its answer.
+    const burst = Array.from({ length: 32 }, status);
+    await until('the first lookup', () => waiting.length > 0);
+    await new Promise((r) => setTimeout(r, 100)); // every request has reached the authenticator
+    answerAll();
+    assert.deepEqual(await Promise.all(burst), Array(32).fill(200));
+    assert.equal(lookups, 1, 'one lookup for the whole burst');
+
+    // A revocation notice arrives while a lookup (after an earlier notice) is under way: its answer,
+    // read before the revocation, serves the requests that waited for it but is not cached.
+    notify!(hash);
+    const during = status();
+    await until('the second lookup', () => waiting.length > 0);
+    notify!(hash); // the revocation's notice; the lookup under way answers from before it
+    answerAll();
+    valid = false;
+    assert.equal(await during, 200, 'the lookup read the key as valid');
+    const after = status();
+    await until('a third lookup', () => waiting.length > 0);
+    answerAll();
+    assert.deepEqual([await after, lookups], [401, 3], 'not cached: the next request looked up again and was refused');
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
