@@ -12,7 +12,7 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { DeliveryClient } from '../activities/http-client';
 import type { RetryPolicy } from '../domain/policies';
 import type { Config } from '../infra/config';
-import { createDb, type Db } from '../infra/db';
+import { createDb, DEFAULT_POOL_SIZE, type Db } from '../infra/db';
 import { createEndpointCache } from '../infra/endpoint-cache';
 import { createEventClaims } from '../infra/event-claims';
 import { createEventFacts, type EventFacts } from '../infra/event-facts';
@@ -66,7 +66,7 @@ export interface ApiProcess {
 
 export async function startApiProcess(opts: ApiProcessOptions): Promise<ApiProcess> {
   const { config } = opts;
-  const poolSize = opts.poolSize ?? 10;
+  const poolSize = opts.poolSize ?? DEFAULT_POOL_SIZE;
   const db = createDb(opts.databaseUrl, poolSize, { keepOpen: poolSize });
   const store = createStore(db);
   const facts = createEventFacts(db, (err) => log().warn(`event facts not written: ${err.message}`));

@@ -21,7 +21,10 @@ export interface DbOptions {
   idleTimeoutMs?: number;
 }
 
-export function createDb(databaseUrl: string, max = 10, { keepOpen = 0, idleTimeoutMs = 30_000 }: DbOptions = {}): Db {
+/** Connections per process pool unless a caller says otherwise. */
+export const DEFAULT_POOL_SIZE = 10;
+
+export function createDb(databaseUrl: string, max = DEFAULT_POOL_SIZE, { keepOpen = 0, idleTimeoutMs = 30_000 }: DbOptions = {}): Db {
   // A connection that cannot be made within 5 s fails the request (503) instead of holding it. TCP
   // keepalive, so a kept connection that a network device dropped is noticed while idle.
   const pool = new pg.Pool({

@@ -13,14 +13,18 @@ const LOWEST = 10_000;
 /** Ports this process has handed out: two servers asked for in a row must not get the same one. */
 const handedOut = new Set<number>();
 
-/** Linux's ephemeral port range (net.ipv4.ip_local_port_range), or null. */
+let range: [number, number] | null | undefined;
+
+/** Linux's ephemeral port range (net.ipv4.ip_local_port_range), or null; read once per process. */
 export function ephemeralPortRange(): [number, number] | null {
+  if (range !== undefined) return range;
   try {
     const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    return low && high ? [low, high] : null;
+    range = low && high ? [low, high] : null;
   } catch {
-    return null;
+    range = null;
   }
+  return range;
 }
 
 function listenable(port: number): Promise<number | null> {
@@ -35,10 +39,10 @@ function listenable(port: number): Promise<number | null> {
 }
 
 export async function freePort(): Promise<number> {
-  const range = ephemeralPortRange();
-  if (range && range[0] - LOWEST >= 1000) {
+  const ephemeral = ephemeralPortRange();
+  if (ephemeral && ephemeral[0] - LOWEST >= 1000) {
     for (let tries = 0; tries < 50; tries++) {
-      const port = LOWEST + Math.floor(Math.random() * (range[0] - LOWEST));
+      const port = LOWEST + Math.floor(Math.random() * (ephemeral[0] - LOWEST));
       if (handedOut.has(port)) continue;
       if ((await listenable(port)) !== null) {
         handedOut.add(port);

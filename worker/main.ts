@@ -1,6 +1,6 @@
 // Production entry point of the worker: `npm run worker`, configured only by the environment.
 import { loadConfig, requireSetting } from '../infra/config';
-import { createDb } from '../infra/db';
+import { createDb, DEFAULT_POOL_SIZE } from '../infra/db';
 import { createEventFacts } from '../infra/event-facts';
 import { createListenStore } from '../infra/listen-store';
 import { createChannelListener } from '../infra/pg-channels';
@@ -16,7 +16,7 @@ async function main() {
   const config = loadConfig(process.env);
   setProcessLogger(createLogger({ level: config.logLevel, name: 'worker' }));
   await installTelemetry({ logger: log(), sdkMetrics: config.metricsPort > 0 });
-  const db = createDb(requireSetting(config.databaseUrl, 'DATABASE_URL'), 10, { keepOpen: 10 });
+  const db = createDb(requireSetting(config.databaseUrl, 'DATABASE_URL'), DEFAULT_POOL_SIZE, { keepOpen: DEFAULT_POOL_SIZE });
   const connection = await connectWorkerConnection(config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS);
   const facts = createEventFacts(db, (err) => log().warn(`event facts not written: ${err.message}`));
   const channels = createChannelListener(db);
